@@ -1,0 +1,86 @@
+"""The one exception hierarchy for user-facing errors.
+
+Every error renders as one line: ``<file>:<line>: <IR path>: <what is wrong> (<what to do>)``.
+The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback for these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: the file, optionally a line, and the IR path inside the document."""
+
+    file: str = ""
+    line: int | None = None
+    ir_path: str = ""
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.ir_path:
+            parts.append(self.ir_path)
+        return ": ".join(parts)
+
+
+class KfpDriverError(Exception):
+    """Base class: a problem the user can fix. Exit code 2 unless a subclass says otherwise."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str = "") -> None:
+        self.message = message
+        self.location = location or Location()
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        text = f"{where}: {self.message}" if where else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class InputError(KfpDriverError):
+    """The input file cannot be read or is not a KFP pipeline at all."""
+
+
+class IRError(KfpDriverError):
+    """The IR is readable but structurally or semantically wrong."""
+
+
+class UnsupportedFeature(KfpDriverError):
+    """The IR uses a feature the chosen target cannot express."""
+
+
+class UsageError(KfpDriverError):
+    """Wrong command-line usage or option value."""
+
+
+class RunFailed(KfpDriverError):
+    """A pipeline run finished in a failed state."""
+
+    exit_code = 1
+
+
+class ProblemList(KfpDriverError):
+    """Several problems found together; rendered one per line."""
+
+    def __init__(self, problems: list[KfpDriverError]) -> None:
+        self.problems = list(problems)
+        exit_code = max((p.exit_code for p in self.problems), default=2)
+        self.exit_code = exit_code
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+def raise_if_any(problems: list[KfpDriverError]) -> None:
+    """Raise the single problem, or a ProblemList, if there are any."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ProblemList(problems)

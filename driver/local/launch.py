@@ -1,0 +1,199 @@
+"""Run one container task through ``kfp-launcher`` as a subprocess: argv, retries, logs, outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from driver.local.envs import ensure_env, strip_install_preamble
+from driver.local.model import ArtifactRef, Outcome, RunOptions, State
+from driver.plan.model import Component, ContainerExecutor, ParamType, Plan, Task
+from driver.plan.taskspec import task_spec
+from driver.plan.values import TypeMismatch, decode_value, encode_value
+
+ARGV_VALUE_LIMIT = 64 * 1024  # larger values go through --param-file
+CACHE_HIT_MARK = "cache hit"
+
+
+@dataclass
+class LaunchSpec:
+    component: Component
+    task: Task
+    path: str
+    values: dict[str, Any]
+
+
+@dataclass
+class LaunchResult:
+    outcome: Outcome
+    duration: float
+    attempts: int
+    cached: bool = False
+
+
+class Launch:
+    """Starts launcher processes for one run, at most ``options.parallelism`` at a time."""
+
+    def __init__(self, plan: Plan, options: RunOptions, run_id: str, run_dir: Path) -> None:
+        self.plan = plan
+        self.options = options
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.root = options.pipeline_root or str((options.workdir / "artifacts").resolve())
+        self.slots = asyncio.Semaphore(max(1, options.parallelism))
+        self.spec_files: dict[str, Path] = {}
+        self.running: set[asyncio.subprocess.Process] = set()
+        self.host_notice_given = False
+
+    async def run(self, spec: LaunchSpec) -> LaunchResult:
+        started = time.monotonic()
+        retry = spec.task.retry
+        attempts = 1 + (retry.max_retries if retry else 0)
+        delay = retry.backoff_seconds if retry else 0.0
+        outcome = Outcome(State.FAILED, error="not started")
+        cached = False
+        for attempt in range(1, attempts + 1):
+            outcome, cached = await self.attempt(spec, attempt)
+            if outcome.state != State.FAILED or attempt == attempts:
+                break
+            if delay:
+                await asyncio.sleep(min(delay, retry.backoff_max_seconds))  # type: ignore[union-attr]
+                delay *= retry.backoff_factor  # type: ignore[union-attr]
+        return LaunchResult(outcome, time.monotonic() - started, attempt, cached)
+
+    async def attempt(self, spec: LaunchSpec, attempt: int) -> tuple[Outcome, bool]:
+        task_dir = self.run_dir / "tasks" / _safe_path(spec.path)
+        outputs_dir = task_dir / f"attempt-{attempt}"
+        outputs_dir.mkdir(parents=True, exist_ok=True)
+        argv, env = self.command(spec, attempt, outputs_dir, task_dir)
+        log_path = self.run_dir / "logs" / f"{_safe_path(spec.path)}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        async with self.slots:
+            process = await asyncio.create_subprocess_exec(
+                *argv, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            self.running.add(process)
+            try:
+                cached = await self._stream(process, spec.path, log_path, attempt)
+                code = await process.wait()
+            finally:
+                self.running.discard(process)
+        if code != 0:
+            return Outcome(State.FAILED, error=f"exit code {code} (log: {log_path})"), False
+        try:
+            return Outcome(State.SUCCEEDED, self.read_outputs(spec.component, outputs_dir)), cached
+        except (OSError, ValueError, TypeMismatch) as error:
+            return Outcome(State.FAILED, error=f"launcher outputs unreadable: {error}"), False
+
+    def command(self, spec: LaunchSpec, attempt: int, outputs_dir: Path, task_dir: Path) -> tuple[list[str], dict]:
+        component = spec.component
+        python = self.options.python or sys.executable
+        argv = [python, "-m", "launcher",
+                "--spec-file", str(self.spec_file(component)),
+                "--run-id", self.run_id,
+                "--job-name", f"{self.plan.name}-{self.run_id}",
+                "--task-path", spec.path,
+                "--pipeline-root", self.root,
+                "--output-root", f"{self.root.rstrip('/')}/{self.run_id}/{spec.path}",
+                "--outputs-dir", str(outputs_dir),
+                "--records", f"sqlite:///{(self.options.workdir / 'records.db').resolve()}",
+                "--cache-root", str((self.options.workdir / "cache").resolve()),
+                "--attempt", str(attempt),
+                "--cache" if (spec.task.cache and self.options.cache) else "--no-cache"]
+        for name, value in sorted(spec.values.items()):
+            if name in component.inputs.artifacts:
+                ref = [v.to_json() for v in value] if isinstance(value, list) else _ref(value).to_json()
+                argv += ["--artifact", f"{name}={json.dumps(ref)}"]
+                continue
+            declared = component.inputs.parameters.get(name)
+            if declared is None:
+                continue
+            kind = ParamType.STRUCT if declared.type == ParamType.TASK_FINAL_STATUS else declared.type
+            text = encode_value(value, kind)
+            if len(text) > ARGV_VALUE_LIMIT:
+                value_file = task_dir / "inputs" / name
+                value_file.parent.mkdir(parents=True, exist_ok=True)
+                value_file.write_text(text, encoding="utf-8")
+                argv += ["--param-file", f"{name}={value_file}"]
+            else:
+                argv += ["--param", f"{name}={text}"]
+        env = dict(os.environ)
+        executor = component.executor
+        assert isinstance(executor, ContainerExecutor)
+        if executor.lightweight_python and executor.pip_installs:
+            venv = ensure_env(executor.pip_installs, say=lambda m: print(f"kfp-driver: {m}", file=sys.stderr))
+            env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+            env["VIRTUAL_ENV"] = str(venv)
+        elif not self.host_notice_given:
+            self.host_notice_given = True
+            print("kfp-driver: container components run with this machine's tools (images are not pulled)",
+                  file=sys.stderr)
+        return argv, env
+
+    def spec_file(self, component: Component) -> Path:
+        """The component's task spec, written once per run; the install preamble is dropped locally."""
+        path = self.spec_files.get(component.name)
+        if path is None:
+            spec = task_spec(component)
+            spec["command"] = strip_install_preamble(spec["command"])
+            path = self.run_dir / "specs" / f"{component.name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+            self.spec_files[component.name] = path
+        return path
+
+    def read_outputs(self, component: Component, outputs_dir: Path) -> dict[str, Any]:
+        outputs: dict[str, Any] = {}
+        for name, declared in component.outputs.parameters.items():
+            file = outputs_dir / "parameters" / name
+            if file.exists():
+                outputs[name] = decode_value(file.read_text(encoding="utf-8"), declared.type)
+        for name in component.outputs.artifacts:
+            file = outputs_dir / "artifacts" / name
+            if file.exists():
+                data = json.loads(file.read_text(encoding="utf-8"))
+                outputs[name] = [ArtifactRef.from_json(d) for d in data] if isinstance(data, list) \
+                    else ArtifactRef.from_json(data)
+        return outputs
+
+    async def _stream(self, process: asyncio.subprocess.Process, path: str, log_path: Path, attempt: int) -> bool:
+        """Copy the task's output to its log file (and stderr), each line tagged with the task path."""
+        cached = False
+        tag = f"[{path}]" if attempt == 1 else f"[{path} #{attempt}]"
+        assert process.stdout is not None
+        with open(log_path, "a", encoding="utf-8") as log:
+            async for raw in process.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                cached = cached or CACHE_HIT_MARK in line
+                log.write(f"{tag} {line}\n")
+                if self.options.stream_logs:
+                    print(f"{tag} {line}", file=sys.stderr, flush=True)
+        return cached
+
+    async def terminate_all(self) -> None:
+        """Ctrl-C: SIGTERM every running launcher (it forwards to the user process), then wait."""
+        for process in list(self.running):
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for process in list(self.running):
+            try:
+                await asyncio.wait_for(process.wait(), timeout=10)
+            except asyncio.TimeoutError:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _ref(value: Any) -> ArtifactRef:
+    return value if isinstance(value, ArtifactRef) else ArtifactRef.from_json(value)
+
+
+def _safe_path(path: str) -> str:
+    return path.replace("[", "_").replace("]", "")

@@ -1,0 +1,110 @@
+"""What a local run produces: task outcomes and the run summary (the ``--json`` contract)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class State(str, Enum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"  # condition was false
+    NOT_RUN = "NOT_RUN"  # an upstream task failed
+    CANCELLED = "CANCELLED"
+
+    @property
+    def ok(self) -> bool:
+        return self in (State.SUCCEEDED, State.SKIPPED)
+
+
+@dataclass
+class Outcome:
+    """How one task (or loop, or sub-DAG) ended, with its outputs (typed values; artifacts as references)."""
+
+    state: State
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    iterations: list["Outcome"] | None = None
+    """Set for a ParallelFor task: one outcome per item, in item order."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    workdir: Path
+    parallelism: int = os.cpu_count() or 2
+    cache: bool = True
+    pipeline_root: str = ""
+    """Default: ``<workdir>/artifacts`` (local files)."""
+    python: str = ""
+    """Interpreter that runs the launcher; default: this one."""
+    stream_logs: bool = True
+    """Echo task log lines (tagged with the task path) to stderr as they come."""
+
+
+@dataclass
+class TaskRecord:
+    path: str
+    state: State
+    outputs: dict[str, Any]
+    error: str = ""
+    duration: float = 0.0
+    attempts: int = 0
+    cached: bool = False
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    state: State
+    outputs: dict[str, Any]
+    tasks: dict[str, TaskRecord]
+    run_dir: Path
+    error: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """The ``run --json`` object."""
+        return {
+            "state": "SUCCEEDED" if self.state == State.SUCCEEDED else "FAILED",
+            "run_id": self.run_id,
+            "outputs": _public(self.outputs),
+            "tasks": {path: {"state": record.state.value, "outputs": _public(record.outputs)}
+                      for path, record in self.tasks.items()},
+        }
+
+
+def _public(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Artifact references as ``{"uri", "metadata"}``; parameters as they are."""
+    return {name: _public_value(value) for name, value in outputs.items()}
+
+
+def _public_value(value: Any) -> Any:
+    if isinstance(value, ArtifactRef):
+        return {"uri": value.uri, "metadata": value.metadata}
+    if isinstance(value, list) and value and all(isinstance(v, ArtifactRef) for v in value):
+        return [_public_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """An artifact as tasks pass it: URI, metadata, and its type (docs/task-spec.md, "References")."""
+
+    uri: str
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    name: str = ""
+    schema_title: str = "system.Artifact"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"uri": self.uri, "name": self.name, "metadata": self.metadata,
+                "type": {"schemaTitle": self.schema_title}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "ArtifactRef":
+        if isinstance(data, str):
+            return cls(uri=data)
+        return cls(uri=data.get("uri", ""), metadata=data.get("metadata") or {}, name=data.get("name", ""),
+                   schema_title=(data.get("type") or {}).get("schemaTitle", "system.Artifact"))

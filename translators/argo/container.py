@@ -1,0 +1,201 @@
+"""Argo templates for executed tasks: the launcher-wrapped container, and PVC create/delete resources."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from driver.plan.model import Binding, Component, ContainerExecutor, Plan, Retry, Task
+from driver.plan.taskspec import task_spec
+from translators.argo import exprs
+from translators.argo.platform import PlatformFields
+from translators.options import CompileOptions
+
+LAUNCHER_VOLUME = "kfp-launcher"
+LAUNCHER_DIR = "/kfp"
+LAUNCHER_BIN = f"{LAUNCHER_DIR}/bin/kfp-launcher"
+OUTPUTS_DIR = f"{LAUNCHER_DIR}/outputs"
+LAUNCHER_IN_IMAGE = "/usr/local/bin/kfp-launcher"
+ANNOTATION_PREFIX = "kfp-driver.io"
+
+
+class ContainerTemplates:
+    """Builds one container template per component variant."""
+
+    def __init__(self, plan: Plan, options: CompileOptions, problem: Callable[..., None]) -> None:
+        self.plan = plan
+        self.options = options
+        self.problem = problem
+        self.platform = PlatformFields(plan, problem)
+
+    def workflow_fields(self) -> dict[str, Any]:
+        """Workflow-wide fields: the run's workspace volume, if the pipeline asks for one."""
+        return self.platform.workflow_fields()
+
+    def template(self, name: str, component: Component, parameters: frozenset[str], artifacts: frozenset[str],
+                 retry: Retry | None, cache: bool) -> dict[str, Any]:
+        executor = component.executor
+        assert isinstance(executor, ContainerExecutor)
+        from translators.argo.workflow import PIPELINE_ROOT_PARAM, TASK_PATH_PARAM
+
+        args = [
+            "--spec", exprs.json_without_tags(task_spec(component)),
+            "--run-id", exprs.RUN_ID,
+            "--job-name", exprs.RUN_NAME,
+            "--task-path", exprs.input_param(TASK_PATH_PARAM),
+            "--pipeline-root", exprs.workflow_param(PIPELINE_ROOT_PARAM),
+            "--output-root", "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID,
+                                       exprs.input_param(TASK_PATH_PARAM), exprs.tag("pod.name")]),
+            "--outputs-dir", OUTPUTS_DIR,
+            "--records", "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID, ".records"]),
+        ]
+        for input_name in sorted(parameters):
+            declared = component.inputs.parameters[input_name]
+            flag = "--final-status" if declared.type.value == "TASK_FINAL_STATUS" else "--param"
+            args += [flag, f"{input_name}={exprs.input_param(input_name)}"]
+        for input_name in sorted(artifacts):
+            args += ["--artifact", f"{input_name}={exprs.input_param(input_name)}"]
+        args.append("--cache" if cache else "--no-cache")
+        container: dict[str, Any] = {
+            "name": "main",
+            "image": executor.image,
+            "command": [LAUNCHER_BIN],
+            "args": args,
+            "env": self.env(executor),
+            "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR}],
+        }
+        resources = _resources(executor)
+        if resources:
+            container["resources"] = resources
+        inputs = [{"name": TASK_PATH_PARAM}] + [{"name": n} for n in sorted(parameters | artifacts)]
+        outputs = [{"name": n, "valueFrom": {"path": f"{OUTPUTS_DIR}/parameters/{n}"}}
+                   for n in sorted(component.outputs.parameters)]
+        outputs += [{"name": n, "valueFrom": {"path": f"{OUTPUTS_DIR}/artifacts/{n}"}}
+                    for n in sorted(component.outputs.artifacts)]
+        template: dict[str, Any] = {
+            "name": name,
+            "metadata": {
+                "annotations": {f"{ANNOTATION_PREFIX}/component": component.name,
+                                f"{ANNOTATION_PREFIX}/task-path": exprs.input_param(TASK_PATH_PARAM)},
+            },
+            "inputs": {"parameters": inputs},
+        }
+        if outputs:
+            template["outputs"] = {"parameters": outputs}
+        template["initContainers"] = [{
+            "name": "kfp-launcher-install",
+            "image": self.options.launcher_image,
+            "command": ["cp", LAUNCHER_IN_IMAGE, LAUNCHER_BIN],
+            "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": f"{LAUNCHER_DIR}/bin"}],
+        }]
+        template["volumes"] = [{"name": LAUNCHER_VOLUME, "emptyDir": {}}]
+        template["container"] = container
+        if retry is not None:
+            template["retryStrategy"] = _retry_strategy(retry)
+        self.platform.apply(template, component)
+        return template
+
+    def env(self, executor: ContainerExecutor) -> list[dict[str, Any]]:
+        env: list[dict[str, Any]] = [{"name": "KFP_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+        store = self.options.store
+        if store.endpoint:
+            env.append({"name": "KFP_S3_ENDPOINT", "value": store.endpoint})
+        if store.region:
+            env.append({"name": "AWS_REGION", "value": store.region})
+        if store.secret:
+            for var, key in (("AWS_ACCESS_KEY_ID", store.access_key_key), ("AWS_SECRET_ACCESS_KEY", store.secret_key_key)):
+                env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": store.secret, "key": key}}})
+        env += [{"name": key, "value": value} for key, value in executor.env.items()]
+        return env
+
+    def platform_arguments(self, task: Task, component: Component,
+                           resolve: Callable[[Binding], Any]) -> list[dict[str, str]]:
+        """Per-task values the component's platform options read (secret names from parameters, ...)."""
+        return self.platform.arguments(component, resolve)
+
+    def pvc_template(self, name: str, component: Component, bound: frozenset[str]) -> dict[str, Any]:
+        """kfp-kubernetes CreatePVC/DeletePVC as Argo resource templates (the manifest is JSON, values via toJson)."""
+        executor = component.executor
+        action = getattr(executor, "action")
+
+        def param(key: str) -> str:
+            return exprs.var_input(key)
+
+        def json_of(code: str) -> str:
+            return exprs.expression(f"toJson({code})")
+
+        if action == "create":
+            name_code = (f"({param('pvc_name')} != \"\" ? {param('pvc_name')} : "
+                         f"workflow.name + {param('pvc_name_suffix')})")
+            spec: dict[str, Any] = {"accessModes": "@access_modes", "resources": {"requests": {"storage": "@size"}}}
+            manifest = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                        "metadata": {"name": "@name", "annotations": "@annotations"}, "spec": spec}
+            replacements = {
+                "@name": json_of(name_code),
+                "@annotations": json_of(f"{param('annotations')} == \"\" ? {{}} : fromJSON({param('annotations')})"),
+                "@access_modes": json_of(f"fromJSON({param('access_modes')})"),
+                "@size": json_of(param("size")),
+            }
+            if "storage_class_name" in bound:
+                spec["storageClassName"] = "@storage_class_name"
+                replacements["@storage_class_name"] = json_of(param("storage_class_name"))
+            if "volume_name" in bound:
+                spec["volumeName"] = "@volume_name"
+                replacements["@volume_name"] = json_of(param("volume_name"))
+            if "data_source" in bound:
+                spec["dataSource"] = "@data_source"
+                replacements["@data_source"] = json_of(f"fromJSON({param('data_source')})")
+            inputs = sorted(bound | {"pvc_name", "pvc_name_suffix", "annotations"})
+            defaults = {"pvc_name": "", "pvc_name_suffix": "", "annotations": ""}
+            outputs = [{"name": "name", "valueFrom": {"jsonPath": "{.metadata.name}"}}]
+        else:
+            manifest = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "@name"}}
+            replacements = {"@name": json_of(param("pvc_name"))}
+            inputs, defaults, outputs = sorted(bound), {}, []
+        text = json.dumps(manifest, separators=(",", ":"))
+        for marker, code in replacements.items():
+            text = text.replace(json.dumps(marker), code)
+        template: dict[str, Any] = {
+            "name": name,
+            "metadata": {"annotations": {f"{ANNOTATION_PREFIX}/component": component.name}},
+            "inputs": {"parameters": [
+                {"name": n, **({"value": defaults[n]} if n in defaults and n not in bound else {})} for n in inputs]},
+            "resource": {"action": action, "manifest": text, **({"setOwnerReference": True} if action == "create" else {})},
+        }
+        if outputs:
+            template["outputs"] = {"parameters": outputs}
+        return template
+
+
+def _resources(executor: ContainerExecutor) -> dict[str, Any]:
+    r = executor.resources
+    requests = {k: v for k, v in (("cpu", r.cpu_request), ("memory", r.memory_request)) if v}
+    limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
+    if r.accelerator_type and r.accelerator_count:
+        limits[r.accelerator_type] = r.accelerator_count
+    result: dict[str, Any] = {}
+    if requests:
+        result["requests"] = requests
+    if limits:
+        result["limits"] = limits
+    return result
+
+
+def _retry_strategy(retry: Retry) -> dict[str, Any]:
+    # limit and factor are IntOrString; strings keep every schema (and Argo) happy
+    strategy: dict[str, Any] = {"limit": str(retry.max_retries), "retryPolicy": "Always"}
+    if retry.backoff_seconds:
+        strategy["backoff"] = {
+            "duration": _duration(retry.backoff_seconds),
+            "factor": _number_text(retry.backoff_factor),
+            "maxDuration": _duration(retry.backoff_max_seconds),
+        }
+    return strategy
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _duration(seconds: float) -> str:
+    return f"{_number_text(seconds)}s"

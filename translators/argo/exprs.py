@@ -1,0 +1,183 @@
+"""Typed builders for Argo's ``{{...}}`` tags and ``{{=expr}}`` expressions.
+
+Every tag or expression the Argo target writes is made here. User values never become code: they
+are read as variables inside expressions, and literals are escaped so that quotes, ``{{``/``}}``,
+``$(...)``, backticks and newlines stay data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from driver.plan.conditions import BinOp, Call, Expr, ListLit, Lit, Neg, Not, Ref
+from driver.plan.model import ParamType
+
+RUN_ID = "{{workflow.uid}}"
+RUN_NAME = "{{workflow.name}}"
+ITEM = "{{item}}"
+
+
+def tag(path: str) -> str:
+    return "{{" + path + "}}"
+
+
+def input_param(name: str) -> str:
+    return tag(f"inputs.parameters.{name}")
+
+
+def workflow_param(name: str) -> str:
+    return tag(f"workflow.parameters.{name}")
+
+
+def task_output(task: str, name: str) -> str:
+    return tag(f"tasks.{task}.outputs.parameters.{name}")
+
+
+def task_status(task: str) -> str:
+    return tag(f"tasks.{task}.status")
+
+
+def expression(code: str) -> str:
+    """An expression tag: Argo evaluates ``code`` with variables bound to values (never re-parsed)."""
+    return "{{=" + code + "}}"
+
+
+def is_tag_free(text: str) -> bool:
+    """True when Argo will not see a template tag in ``text``."""
+    return "{{" not in text
+
+
+def json_without_tags(value: Any) -> str:
+    """Compact JSON in which no ``{{`` can occur: every brace inside strings is a unicode escape.
+
+    Outside strings JSON never puts two opening braces together, so only string content needs it.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("{{", "\\u007b\\u007b") if "{{" in text else text
+
+
+# ---------------------------------------------------------------------------------------------
+# expression-language fragments (variables and literals inside ``{{=...}}``)
+
+
+def var_input(name: str) -> str:
+    return f"inputs.parameters[{literal(name)}]"
+
+
+def var_workflow_param(name: str) -> str:
+    return f"workflow.parameters[{literal(name)}]"
+
+
+def var_task_output(task: str, name: str) -> str:
+    return f"tasks[{literal(task)}].outputs.parameters[{literal(name)}]"
+
+
+def var_task_status(task: str) -> str:
+    return f"tasks[{literal(task)}].status"
+
+
+def literal(value: Any) -> str:
+    """An expression literal. Strings escape every character that could end a tag or a string."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return '"' + "".join(_escape_char(ch) for ch in value) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no expression literal for {type(value).__name__}")
+
+
+_SPECIAL = set('"\\{}')
+
+
+def _escape_char(ch: str) -> str:
+    if ch in _SPECIAL or ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return f"\\u{ord(ch):04x}"
+    return ch
+
+
+def json_field(variable: str, fields: tuple[str, ...], as_json: bool) -> str:
+    """A field of a JSON value held in a string variable (``parameterExpressionSelector``)."""
+    path = "$" + "".join(f"[{_jsonpath_key(name)}]" for name in fields)
+    picked = f"jsonpath({variable}, {literal(path)})"
+    return f"toJson({picked})" if as_json else picked
+
+
+def _jsonpath_key(name: str) -> str:
+    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# ---------------------------------------------------------------------------------------------
+# conditions
+
+
+class ConditionRenderer:
+    """Renders a plan condition as an Argo expression; ``resolve`` maps input names to variables."""
+
+    def __init__(self, resolve, types: dict[str, ParamType]) -> None:
+        self.resolve = resolve  # name -> (expression fragment for the string value) or a Python constant
+        self.types = types
+
+    def render(self, expr: Expr) -> str:
+        return expression(self._code(expr))
+
+    def _code(self, expr: Expr) -> str:
+        if isinstance(expr, Lit):
+            return literal(expr.value)
+        if isinstance(expr, Ref):
+            return self._typed_ref(expr.name)
+        if isinstance(expr, ListLit):
+            return "[" + ", ".join(self._code(item) for item in expr.items) + "]"
+        if isinstance(expr, Not):
+            return f"!({self._code(expr.arg)})"
+        if isinstance(expr, Neg):
+            return f"-({self._code(expr.arg)})"
+        if isinstance(expr, Call):
+            return self._call(expr)
+        assert isinstance(expr, BinOp)
+        left, right = self._code(expr.left), self._code(expr.right)
+        if expr.op in ("==", "!=") and (self._numeric(expr.left) or self._numeric(expr.right)):
+            left, right = self._as_float(expr.left, left), self._as_float(expr.right, right)
+        op = {"&&": "&&", "||": "||"}.get(expr.op, expr.op)
+        return f"({left} {op} {right})"
+
+    def _typed_ref(self, name: str) -> str:
+        value = self.resolve(name)
+        kind = self.types.get(name, ParamType.STRING)
+        if kind in (ParamType.NUMBER_INTEGER, ParamType.NUMBER_DOUBLE):
+            return f"asFloat({value})"
+        if kind == ParamType.BOOLEAN:
+            return f"(lower({value}) == \"true\")"
+        return value
+
+    def _call(self, call: Call) -> str:
+        inner = self._code(call.arg)
+        if call.func == "int":
+            return f"int(asFloat({inner}))" if not self._numeric(call.arg) else f"int({inner})"
+        if call.func == "double":
+            return f"asFloat({inner})" if not self._numeric(call.arg) else f"float({inner})"
+        if call.func == "string":
+            return f"string({inner})"
+        return f"(lower(string({inner})) == \"true\")"
+
+    def _numeric(self, expr: Expr) -> bool:
+        if isinstance(expr, Lit):
+            return isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool)
+        if isinstance(expr, Ref):
+            return self.types.get(expr.name) in (ParamType.NUMBER_INTEGER, ParamType.NUMBER_DOUBLE)
+        if isinstance(expr, Call):
+            return expr.func in ("int", "double")
+        if isinstance(expr, Neg):
+            return True
+        return isinstance(expr, BinOp) and expr.op in ("+", "-", "*", "/", "%")
+
+    @staticmethod
+    def _as_float(expr: Expr, code: str) -> str:
+        return f"float({code})"
