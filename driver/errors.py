@@ -6,21 +6,27 @@ The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback f
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
 class Location:
-    """Where a problem is: the file, optionally a line, and the IR path inside the document."""
+    """Where a problem is: the file, optionally a line (and column), and the IR path inside the document."""
 
     file: str = ""
     line: int | None = None
     ir_path: str = ""
+    column: int | None = None
 
     def __str__(self) -> str:
         parts = []
         if self.file:
-            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+            where = f"{self.file}:{self.line}" if self.line else self.file
+            parts.append(f"{where}:{self.column}" if self.line and self.column else where)
         if self.ir_path:
             parts.append(self.ir_path)
         return ": ".join(parts)
@@ -76,6 +82,35 @@ class ProblemList(KfpDriverError):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+def join_path(path: str, part: str | int, *, key: bool = False) -> str:
+    """Extend an IR path by a field (``.name``), a list index (``[0]``) or a map key (``['name']``)."""
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    if not key and _IDENTIFIER.match(part):
+        return f"{path}.{part}" if path else part
+    quoted = part.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{path}['{quoted}']"
+
+
+def describe(value: object) -> str:
+    """A value's JSON kind for messages: 'a string ('x')', 'a list', 'null', ..."""
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", tuple: "a list", dict: "a mapping", type(None): "null"}
+    kind = kinds.get(type(value), f"a {type(value).__name__}")
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        return kind
+    text = repr(value)
+    return f"{kind} ({text if len(text) <= 40 else text[:37] + '...'})"
+
+
+def unknown_field_hint(name: str, valid: list[str]) -> str:
+    """'did you mean ...?' for a close valid name, else the list of valid names."""
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "valid fields here: " + ", ".join(valid) if valid else "no fields are allowed here"
 
 
 def raise_if_any(problems: list[KfpDriverError]) -> None:

@@ -86,7 +86,8 @@ def test_plain_constant_stays_readable(tmp_path: Path) -> None:
 def test_values_reach_the_launcher_as_separate_argv_entries(tmp_path: Path) -> None:
     consume = templates(compile_spec(echo_pipeline(), tmp_path))["consume"]
     args = consume["container"]["args"]
-    assert args[args.index("--param") + 1] == "text={{inputs.parameters.text}}"
+    params = [args[i + 1] for i, arg in enumerate(args) if arg == "--param"]
+    assert "text={{inputs.parameters.text}}" in params
     assert "sh" not in consume["container"]["command"]
     spec = json.loads(args[args.index("--spec") + 1])
     assert spec["args"] == [{"concat": [{"ph": "inputValue", "name": "text"}]}]

@@ -212,7 +212,9 @@ def _literal(text: str) -> Any:
     if text == "null":
         return None
     if text[0] in "\"'" or text[:2].lower() in ("r'", 'r"'):
-        return ast.literal_eval(text)
+        value = ast.literal_eval(text)
+        # \uD83D\uDE42-style escapes arrive as surrogate halves; join them into the character
+        return value.encode("utf-16", "surrogatepass").decode("utf-16")
     if text[:1] in ("b", "B"):
         raise ConditionError("bytes literals are not supported in conditions")
     number = text.rstrip("uU")

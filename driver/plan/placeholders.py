@@ -167,12 +167,10 @@ def pip_installs(command: list[str]) -> tuple[tuple[str, ...], ...]:
         if not isinstance(part, str) or "pip install" not in part:
             continue
         for line in part.splitlines():
-            if "pip install" not in line:
-                continue
-            tail = line.split("pip install", 1)[1].split("&&", 1)[0]
-            try:
-                words = shlex.split(tail)
-            except ValueError:
-                continue
-            found.append(tuple(word for word in words if word not in _PIP_NOISE))
+            for tail in line.split("pip install")[1:]:
+                try:
+                    words = shlex.split(tail.split("&&", 1)[0])
+                except ValueError:
+                    continue
+                found.append(tuple(word for word in words if word not in _PIP_NOISE))
     return tuple(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from driver.plan.model import Binding, Component, ContainerExecutor, Plan, Retry, Task
+from driver.plan.model import Binding, Component, ContainerExecutor, Plan, Retry
 from driver.plan.taskspec import task_spec
 from translators.argo import exprs
 from translators.argo.platform import PlatformFields
@@ -108,10 +108,9 @@ class ContainerTemplates:
         env += [{"name": key, "value": value} for key, value in executor.env.items()]
         return env
 
-    def platform_arguments(self, task: Task, component: Component,
-                           resolve: Callable[[Binding], Any]) -> list[dict[str, str]]:
-        """Per-task values the component's platform options read (secret names from parameters, ...)."""
-        return self.platform.arguments(component, resolve)
+    def platform_arguments(self, template_name: str, resolve: Callable[[Binding], Any]) -> list[dict[str, str]]:
+        """Per-task values the template's platform options read (secret names from parameters, ...)."""
+        return self.platform.arguments(template_name, resolve)
 
     def pvc_template(self, name: str, component: Component, bound: frozenset[str]) -> dict[str, Any]:
         """kfp-kubernetes CreatePVC/DeletePVC as Argo resource templates (the manifest is JSON, values via toJson)."""

@@ -216,7 +216,8 @@ class _WorkflowBuilder:
             if _runs_launcher(component) or component.dag is not None else []
         for name, value in sorted({**values, **artifacts}.items()):
             arguments.append({"name": name, "value": value.text})
-        arguments.extend(self.containers.platform_arguments(task, component, lambda b: self.resolve(scope, task, b, task_names)))
+        arguments.extend(self.containers.platform_arguments(
+            template, lambda binding: self.resolve(scope, task, binding, task_names)))
         rendered: dict[str, Any] = {"name": task_names[task.name], "template": template}
         if arguments:
             rendered["arguments"] = {"parameters": arguments}
