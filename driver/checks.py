@@ -7,13 +7,12 @@ a "did you mean" hint.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from driver.errors import IRError, join_path, raise_if_any
+from driver.errors import IRError, did_you_mean, join_path, raise_if_any
 from driver.ir import IRDocument
 from driver.platform import ParamRef, PlatformSpec
 
@@ -47,17 +46,11 @@ class _Interface:
 
 @dataclass(frozen=True)
 class _Scope:
-    """A DAG being checked: its tasks, and the interface of the component that owns it."""
+    """A DAG being checked: its tasks, and the inputs of the component that owns it."""
 
     path: str
     tasks: dict[str, dict]
     inputs: _Interface
-    outputs: _Interface
-
-
-def _did_you_mean(name: str, choices: Any) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def _key(path: str, key: str) -> str:
@@ -65,6 +58,8 @@ def _key(path: str, key: str) -> str:
 
 
 class _Checker:
+    """Walks the pipeline once, collecting problems."""
+
     def __init__(self, doc: IRDocument) -> None:
         self.doc = doc
         self.problems: list[IRError] = []
@@ -85,7 +80,7 @@ class _Checker:
             label = component.get("executorLabel")
             if label and label not in self.executors:
                 self.problem(join_path(path, "executorLabel"), f"names unknown executor '{label}'",
-                             _did_you_mean(label, self.executors) or "add it under deploymentSpec.executors")
+                             did_you_mean(label, self.executors) or "add it under deploymentSpec.executors")
             if component.get("dag") is not None:
                 self.check_dag(component, path)
         root = self.doc.spec.get("root") or {}
@@ -107,7 +102,7 @@ class _Checker:
     def check_dag(self, owner: dict, owner_path: str) -> None:
         dag = owner["dag"]
         scope = _Scope(join_path(owner_path, "dag"), dag.get("tasks") or {},
-                       _Interface.of(owner.get("inputDefinitions")), _Interface.of(owner.get("outputDefinitions")))
+                       _Interface.of(owner.get("inputDefinitions")))
         graph = nx.DiGraph()
         graph.add_nodes_from(scope.tasks)
         for name, task in scope.tasks.items():
@@ -128,12 +123,12 @@ class _Checker:
         path = join_path(scope.path, "outputs")
         for name, spec in (outputs.get("parameters") or {}).items():
             out_path = _key(join_path(path, "parameters"), name)
-            if "valueFromParameter" in spec:
+            if spec.get("valueFromParameter"):
                 self.check_selector(scope, spec["valueFromParameter"], join_path(out_path, "valueFromParameter"),
                                     "outputParameterKey", "parameters")
             selectors = (spec.get("valueFromOneof") or {}).get("parameterSelectors") or []
             for i, selector in enumerate(selectors):
-                self.check_selector(scope, selector, join_path(join_path(out_path, "valueFromOneof"), i),
+                self.check_selector(scope, selector, f"{out_path}.valueFromOneof.parameterSelectors[{i}]",
                                     "outputParameterKey", "parameters")
         for name, spec in (outputs.get("artifacts") or {}).items():
             out_path = join_path(_key(join_path(path, "artifacts"), name), "artifactSelectors")
@@ -155,7 +150,7 @@ class _Checker:
         component = self.components.get(ref)
         if component is None:
             self.problem(join_path(join_path(path, "componentRef"), "name"), f"names unknown component '{ref}'",
-                         _did_you_mean(ref, self.components))
+                         did_you_mean(ref, self.components))
         elif component.get("executorLabel"):
             self.executor_users.setdefault(component["executorLabel"], []).append((scope, name))
         declared = _Interface.of((component or {}).get("inputDefinitions"))
@@ -179,7 +174,7 @@ class _Checker:
             else:
                 self.problem(join_path(join_path(path, "dependentTasks"), i),
                              f"depends on task '{upstream}', which is not in this DAG",
-                             _did_you_mean(upstream, scope.tasks))
+                             did_you_mean(upstream, scope.tasks))
         return found
 
     def check_parameter_input(self, scope: _Scope, ref: str, declared: _Interface | None, key: str, spec: dict,
@@ -188,21 +183,22 @@ class _Checker:
         wanted = declared.parameters.get(key) if declared else None
         if declared is not None and wanted is None and not _pass_through(key, spec):
             self.problem(path, f"component '{ref}' declares no input parameter '{key}'",
-                         _did_you_mean(key, declared.parameters))
+                         did_you_mean(key, declared.parameters))
         source: dict | None = None
-        if "taskOutputParameter" in spec:
-            producer = spec["taskOutputParameter"]
+        if (producer := spec.get("taskOutputParameter")) is not None:
             source_path = join_path(path, "taskOutputParameter")
             source = self.producer_output(scope, producer.get("producerTask", ""),
                                           producer.get("outputParameterKey", ""), "parameters",
                                           join_path(source_path, "producerTask"),
                                           join_path(source_path, "outputParameterKey"))
             upstream = {producer.get("producerTask", "")}
-        elif "componentInputParameter" in spec:
+        elif spec.get("componentInputParameter") is not None:
             upstream, source = set(), self.parent_input(scope, spec["componentInputParameter"], "parameters",
                                                         join_path(path, "componentInputParameter"))
-        elif "taskFinalStatus" in spec:
-            upstream = self.check_dependent_tasks(scope, [spec["taskFinalStatus"].get("producerTask", "")], path)
+        elif (status := spec.get("taskFinalStatus")) is not None:
+            producer = status.get("producerTask", "")
+            self.sibling(scope, producer, join_path(join_path(path, "taskFinalStatus"), "producerTask"))
+            upstream = {producer}
         else:
             upstream = set()
         if source is not None and wanted is not None and not spec.get("parameterExpressionSelector"):
@@ -215,18 +211,17 @@ class _Checker:
         wanted = declared.artifacts.get(key) if declared else None
         if declared is not None and wanted is None:
             self.problem(path, f"component '{ref}' declares no input artifact '{key}'",
-                         _did_you_mean(key, declared.artifacts))
+                         did_you_mean(key, declared.artifacts))
         source: dict | None = None
         upstream: set[str] = set()
-        if "taskOutputArtifact" in spec:
-            producer = spec["taskOutputArtifact"]
+        if (producer := spec.get("taskOutputArtifact")) is not None:
             source_path = join_path(path, "taskOutputArtifact")
             source = self.producer_output(scope, producer.get("producerTask", ""),
                                           producer.get("outputArtifactKey", ""), "artifacts",
                                           join_path(source_path, "producerTask"),
                                           join_path(source_path, "outputArtifactKey"))
             upstream = {producer.get("producerTask", "")} & set(scope.tasks)
-        elif "componentInputArtifact" in spec:
+        elif spec.get("componentInputArtifact") is not None:
             source = self.parent_input(scope, spec["componentInputArtifact"], "artifacts",
                                        join_path(path, "componentInputArtifact"))
         if source is not None and wanted is not None:
@@ -247,12 +242,12 @@ class _Checker:
             if source is not None and source not in bound:
                 self.problem(join_path(join_path(iterator_path, "items"), items_key),
                              f"iterates over task input '{source}', which the task does not bind",
-                             _did_you_mean(source, bound) or f"add it under inputs.{kind}")
+                             did_you_mean(source, bound) or f"add it under inputs.{kind}")
             item = iterator.get("itemInput", "")
             known = getattr(declared, kind)
             if item not in known:
                 self.problem(join_path(iterator_path, "itemInput"),
-                             f"loop item '{item}' is not an input of component '{ref}'", _did_you_mean(item, known))
+                             f"loop item '{item}' is not an input of component '{ref}'", did_you_mean(item, known))
 
     def check_required_inputs(self, task: dict, ref: str, declared: _Interface, path: str) -> None:
         inputs = task.get("inputs") or {}
@@ -268,8 +263,7 @@ class _Checker:
     def producer_output(self, scope: _Scope, task: str, key: str, kind: str, task_path: str,
                         key_path: str) -> dict | None:
         """The output definition ``key`` of sibling ``task``; report a missing task or output."""
-        if task not in scope.tasks:
-            self.problem(task_path, f"names task '{task}', which is not in this DAG", _did_you_mean(task, scope.tasks))
+        if not self.sibling(scope, task, task_path):
             return None
         component = self.components.get((scope.tasks[task].get("componentRef") or {}).get("name", ""))
         if component is None:
@@ -277,15 +271,21 @@ class _Checker:
         outputs = getattr(_Interface.of(component.get("outputDefinitions")), kind)
         if key not in outputs:
             self.problem(key_path, f"task '{task}' has no output {kind[:-1]} '{key}'",
-                         _did_you_mean(key, outputs) or f"its outputs: {', '.join(outputs) or 'none'}")
+                         did_you_mean(key, outputs) or f"its outputs: {', '.join(outputs) or 'none'}")
             return None
         return outputs[key]
+
+    def sibling(self, scope: _Scope, task: str, path: str) -> bool:
+        """Whether ``task`` is in the DAG; report it if not."""
+        if task not in scope.tasks:
+            self.problem(path, f"names task '{task}', which is not in this DAG", did_you_mean(task, scope.tasks))
+        return task in scope.tasks
 
     def parent_input(self, scope: _Scope, name: str, kind: str, path: str) -> dict | None:
         """The enclosing DAG's input definition ``name``; report it if missing."""
         known = getattr(scope.inputs, kind)
         if name not in known:
-            self.problem(path, f"the enclosing DAG has no input {kind[:-1]} '{name}'", _did_you_mean(name, known))
+            self.problem(path, f"the enclosing DAG has no input {kind[:-1]} '{name}'", did_you_mean(name, known))
             return None
         return known[name]
 
@@ -314,7 +314,7 @@ class _Checker:
             path = PlatformSpec.executor_path(label)
             if label not in self.executors:
                 self.problem(path, f"platform options for unknown executor '{label}'",
-                             _did_you_mean(label, self.executors))
+                             did_you_mean(label, self.executors))
                 continue
             for ref_path, ref in options.param_refs():
                 for scope, task in self.executor_users.get(label, []):
@@ -325,7 +325,7 @@ class _Checker:
         where = f" (for task '{task}' in {scope.path})"
         if ref.component_input is not None and ref.component_input not in scope.inputs.parameters:
             self.problem(path, f"names input '{ref.component_input}', which the DAG of the task does not have{where}",
-                         _did_you_mean(ref.component_input, scope.inputs.parameters))
+                         did_you_mean(ref.component_input, scope.inputs.parameters))
         if ref.task_output is not None:
             self.producer_output(scope, ref.task_output.producer_task, ref.task_output.output_key, "parameters",
                                  path, path)

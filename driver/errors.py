@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -105,12 +106,17 @@ def describe(value: object) -> str:
     return f"{kind} ({text if len(text) <= 40 else text[:37] + '...'})"
 
 
-def unknown_field_hint(name: str, valid: list[str]) -> str:
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """'did you mean 'x'?' for the valid name closest to ``name``, or '' if none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_field_hint(name: str, valid: list[str], what: str = "fields") -> str:
     """'did you mean ...?' for a close valid name, else the list of valid names."""
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return "valid fields here: " + ", ".join(valid) if valid else "no fields are allowed here"
+    if not valid:
+        return f"no {what} are allowed here"
+    return did_you_mean(name, valid) or f"valid {what}: " + ", ".join(valid)
 
 
 def raise_if_any(problems: list[KfpDriverError]) -> None:

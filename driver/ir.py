@@ -32,7 +32,7 @@ STDIN = "<stdin>"
 
 
 @dataclass(frozen=True)
-class _Layout:
+class DocumentLayout:
     """Where the pipeline spec and the platform spec sit in the file: (YAML document index, key prefix)."""
 
     spec: tuple[int, tuple[str, ...]] = (0, ())
@@ -47,7 +47,7 @@ class IRDocument:
     spec: dict
     platform: PlatformSpec | None
     text: str = field(default="", repr=False, compare=False)
-    layout: _Layout = field(default_factory=_Layout, repr=False, compare=False)
+    layout: DocumentLayout = field(default_factory=DocumentLayout, repr=False, compare=False)
     _nodes: list[yaml.Node] | None = field(default=None, init=False, repr=False, compare=False)
 
     def location(self, ir_path: str) -> Location:
@@ -160,7 +160,7 @@ def _parse(file: str, text: str) -> list[Any]:
 _SPEC_KEYS = {f.json_name for f in pipeline_spec_pb2.PipelineSpec.DESCRIPTOR.fields}
 
 
-def _split(file: str, text: str, documents: list[Any]) -> tuple[dict, Any, _Layout]:
+def _split(file: str, text: str, documents: list[Any]) -> tuple[dict, Any, DocumentLayout]:
     """(pipeline spec, raw platform document or None, layout) from the parsed documents."""
     if len(documents) > 2:
         line = _document_line(text, 2)
@@ -173,12 +173,13 @@ def _split(file: str, text: str, documents: list[Any]) -> tuple[dict, Any, _Layo
         raise InputError(f"the top level is {describe(first)}, not a mapping; expected a KFP PipelineSpec",
                          location=Location(file, _document_line(text, 0)))
     if isinstance(first.get("pipelineSpec"), dict) and len(documents) == 1:
-        return first["pipelineSpec"], first.get("platformSpec"), _Layout((0, ("pipelineSpec",)), (0, ("platformSpec",)))
+        layout = DocumentLayout(spec=(0, ("pipelineSpec",)), platform=(0, ("platformSpec",)))
+        return first["pipelineSpec"], first.get("platformSpec"), layout
     if not _SPEC_KEYS & set(first):
         keys = ", ".join(map(str, list(first)[:5]))
         raise InputError(f"not a KFP pipeline: top-level keys are {keys}; expected pipelineInfo, root, "
                          "components, deploymentSpec", location=Location(file))
-    return first, documents[1] if len(documents) == 2 else None, _Layout()
+    return first, documents[1] if len(documents) == 2 else None, DocumentLayout()
 
 
 def _platform(doc: IRDocument, raw: Any) -> PlatformSpec:
@@ -191,6 +192,9 @@ def _platform(doc: IRDocument, raw: Any) -> PlatformSpec:
 # ---------------------------------------------------------------------------------------------
 # Structural validation against the protobufs
 
+Problems = list[tuple[str, str, str]]
+"""(IR path, message, hint) triples."""
+
 
 def _spec_problems(doc: IRDocument) -> list[KfpDriverError]:
     """Problems of the pipeline document: protobuf structure, and a pipeline name."""
@@ -198,13 +202,14 @@ def _spec_problems(doc: IRDocument) -> list[KfpDriverError]:
     try:
         json_format.ParseDict(doc.spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
     except json_format.ParseError as error:
-        found: list[tuple[str, str, str]] = []
+        found: Problems = []
         _check_message(doc.spec, pipeline_spec_pb2.PipelineSpec.DESCRIPTOR, "", found)
         found = found or [("", _protobuf_message(error), "")]
         problems.extend(IRError(message, location=doc.location(path), hint=hint) for path, message, hint in found)
-    name = doc.spec.get("pipelineInfo", {}).get("name") if isinstance(doc.spec.get("pipelineInfo"), dict) else None
-    if not name and not any(p.location.ir_path.startswith("pipelineInfo") for p in problems):
-        path = "pipelineInfo.name" if isinstance(doc.spec.get("pipelineInfo"), dict) else "pipelineInfo"
+    info = doc.spec.get("pipelineInfo")
+    named = isinstance(info, dict) and info.get("name")
+    if not named and not any(p.location.ir_path.startswith("pipelineInfo") for p in problems):
+        path = "pipelineInfo.name" if isinstance(info, dict) else "pipelineInfo"
         problems.append(IRError("the pipeline has no name", location=doc.location(path),
                                 hint="set pipelineInfo.name; the KFP SDK writes the pipeline function's name"))
     return problems
@@ -215,9 +220,6 @@ def _protobuf_message(error: Exception) -> str:
     text = re.sub(r"Failed to parse \w+ field: ", "", str(error).splitlines()[0])
     return text.rstrip(".")
 
-
-Problems = list[tuple[str, str, str]]
-"""(IR path, message, hint) triples."""
 
 _INT_RANGES = {
     descriptor.FieldDescriptor.CPPTYPE_INT32: (-(2**31), 2**31 - 1),
@@ -359,8 +361,7 @@ def _enum_problem(value: Any, enum: descriptor.EnumDescriptor) -> tuple[str, str
             number = None
         if number is not None and (not enum.is_closed or number in enum.values_by_number):
             return None
-    names = [v.name for v in enum.values]
-    hint = unknown_field_hint(str(value), names).replace("valid fields here", "valid values")
+    hint = unknown_field_hint(str(value), [v.name for v in enum.values], "values")
     return f"{value!r} is not a valid {enum.name}", hint
 
 

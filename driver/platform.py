@@ -11,10 +11,11 @@ rejects unknown fields and wrong types with the IR path, and folds deprecated sp
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from driver.errors import IRError, Location, describe, join_path, raise_if_any, unknown_field_hint
+from driver.errors import IRError, Location, describe, did_you_mean, join_path, raise_if_any, unknown_field_hint
 
 LocationFn = Callable[[str], Location]
 
@@ -313,7 +314,7 @@ class PlatformSpec:
         return join_path(EXECUTORS_PATH, label, key=True)
 
 
-def _param_refs(value: Any, path: str):
+def _param_refs(value: Any, path: str) -> Iterator[tuple[str, ParamRef]]:
     """Walk a model value, yielding (path, ParamRef) in field order."""
     if isinstance(value, ParamRef):
         yield path, value
@@ -350,6 +351,10 @@ class _Reader:
         return self.problem(path, f"expected {expected}, got {describe(value)}")
 
 
+def _failed(values: Iterable[Any]) -> bool:
+    return any(value is _INVALID for value in values)
+
+
 def _string(r: _Reader, v: Any, path: str) -> Any:
     return v if isinstance(v, str) else r.wrong_type(path, "a string", v)
 
@@ -382,7 +387,7 @@ def _one_of(*choices: str) -> Converter:
             return r.wrong_type(path, "a string", v)
         if v in choices:
             return v
-        return r.problem(path, f"'{v}' is not one of {', '.join(choices)}", unknown_field_hint(v, list(choices)))
+        return r.problem(path, f"'{v}' is not one of {', '.join(choices)}", did_you_mean(v, choices))
     return convert
 
 
@@ -391,7 +396,7 @@ def _list(item: Converter) -> Converter:
         if not isinstance(v, list):
             return r.wrong_type(path, "a list", v)
         items = tuple(item(r, x, join_path(path, i)) for i, x in enumerate(v))
-        return _INVALID if _INVALID in items else items
+        return _INVALID if _failed(items) else items
     return convert
 
 
@@ -399,7 +404,7 @@ def _string_map(r: _Reader, v: Any, path: str) -> Any:
     if not isinstance(v, dict):
         return r.wrong_type(path, "a mapping", v)
     values = {k: _string(r, x, join_path(path, str(k), key=True)) for k, x in v.items()}
-    return _INVALID if _INVALID in values.values() else {str(k): x for k, x in values.items()}
+    return _INVALID if _failed(values.values()) else {str(k): x for k, x in values.items()}
 
 
 def _message(cls: type, fields: dict[str, tuple[str, Converter]]) -> Converter:
@@ -459,10 +464,12 @@ def _param(r: _Reader, v: Any, path: str) -> Any:
     """``{componentInputParameter: x}`` | ``{taskOutputParameter: {...}}`` | ``{runtimeValue: {constant: v}}``."""
     if not isinstance(v, dict):
         return r.wrong_type(path, "a mapping", v)
-    for key in v:
-        if key not in _PARAM_KINDS:
-            r.problem(join_path(path, str(key)), "unknown field", unknown_field_hint(str(key), list(_PARAM_KINDS)))
+    unknown = [key for key in v if key not in _PARAM_KINDS]
+    for key in unknown:
+        r.problem(join_path(path, str(key)), "unknown field", unknown_field_hint(str(key), list(_PARAM_KINDS)))
     kinds = [k for k in _PARAM_KINDS if v.get(k) is not None]
+    if unknown and not kinds:
+        return _INVALID
     if len(kinds) != 1:
         found = f"found {', '.join(kinds)}" if kinds else "found none"
         return r.problem(path, f"needs exactly one of {', '.join(_PARAM_KINDS)} ({found})")
@@ -607,7 +614,7 @@ def _executors(r: _Reader, v: Any, path: str) -> Any:
         return r.wrong_type(path, "a mapping of executor label to options", v)
     executors = {str(label): _EXECUTOR(r, raw if raw is not None else {}, join_path(path, str(label), key=True))
                  for label, raw in v.items()}
-    return _INVALID if _INVALID in executors.values() else executors
+    return _INVALID if _failed(executors.values()) else executors
 
 
 @dataclass(frozen=True)
