@@ -42,6 +42,7 @@ from translators.options import CompileOptions
 
 PIPELINE_ROOT_PARAM = "kfp-pipeline-root"
 TASK_PATH_PARAM = "kfp-task"
+LOOP_ITEMS_PARAM = "kfp-loop-items"
 ANNOTATION_PREFIX = "kfp-driver.io"
 COMPLETED_STATES = ("Succeeded", "Skipped", "Failed", "Errored", "Omitted")
 
@@ -392,37 +393,38 @@ class _WorkflowBuilder:
             self.limit_parallelism(rendered, loop.parallelism)
 
     def limit_parallelism(self, rendered: dict[str, Any], parallelism: int) -> None:
-        """Argo limits parallelism per template: wrap the loop in a DAG whose only task is the loop."""
-        inner = dict(rendered)
-        inner.pop("depends", None)
-        inner.pop("when", None)
-        wrapper_name = self.names.claim(f"{rendered['template']}-par{parallelism}")
-        arguments = inner.get("arguments", {}).get("parameters", [])
-        outer_args = [a for a in arguments if a["value"] != exprs.ITEM]
-        inner["arguments"] = {"parameters": [
-            {"name": a["name"], "value": a["value"] if a["value"] == exprs.ITEM else exprs.input_param(a["name"])}
-            for a in arguments]}
-        for key in ("withParam",):
-            if key in inner and not inner[key].startswith("{{="):
-                outer_args.append({"name": "kfp-loop-items", "value": inner[key]})
-                inner[key] = exprs.input_param("kfp-loop-items")
-        body = next(t for t in self.templates if t["name"] == rendered["template"])
-        outputs = [{"name": p["name"], "valueFrom": {"parameter": exprs.task_output(inner["name"], p["name"])}}
-                   for p in body.get("outputs", {}).get("parameters", [])]
+        """Argo limits parallelism per template: the loop moves into a wrapper DAG with ``parallelism``.
+
+        The wrapper takes the loop task's arguments (and the item list) as inputs and re-exports the
+        body's outputs, which Argo aggregates over the iterations, so consumers see the same values.
+        """
+        body_name = rendered["template"]
+        arguments = rendered.get("arguments", {}).get("parameters", [])
+        outer = [argument for argument in arguments if argument["value"] != exprs.ITEM]
+        inner: dict[str, Any] = {"name": rendered["name"], "template": body_name, "arguments": {"parameters": [
+            argument if argument["value"] == exprs.ITEM else {"name": argument["name"],
+                                                              "value": exprs.input_param(argument["name"])}
+            for argument in arguments]}}
+        if "withItems" in rendered:
+            inner["withItems"] = rendered.pop("withItems")
+        else:
+            outer.append({"name": LOOP_ITEMS_PARAM, "value": rendered.pop("withParam")})
+            inner["withParam"] = exprs.input_param(LOOP_ITEMS_PARAM)
+        body = next(template for template in self.templates if template["name"] == body_name)
         wrapper: dict[str, Any] = {
-            "name": wrapper_name,
+            "name": self.names.claim(f"{body_name}-par{parallelism}"),
             "metadata": {"annotations": {f"{ANNOTATION_PREFIX}/loop-parallelism": str(parallelism)}},
             "parallelism": parallelism,
-            "inputs": {"parameters": [{"name": a["name"]} for a in outer_args]},
+            "inputs": {"parameters": [{"name": argument["name"]} for argument in outer]},
             "dag": {"tasks": [inner]},
         }
+        outputs = [{"name": p["name"], "valueFrom": {"parameter": exprs.task_output(inner["name"], p["name"])}}
+                   for p in body.get("outputs", {}).get("parameters", [])]
         if outputs:
             wrapper["outputs"] = {"parameters": outputs}
         self.templates.append(wrapper)
-        for key in ("withItems", "withParam"):
-            rendered.pop(key, None)
-        rendered["template"] = wrapper_name
-        rendered["arguments"] = {"parameters": outer_args}
+        rendered["template"] = wrapper["name"]
+        rendered["arguments"] = {"parameters": outer}
 
 
 # ---------------------------------------------------------------------------------------------
