@@ -101,11 +101,9 @@ class _WorkflowBuilder:
 
     def build(self) -> dict[str, Any]:
         root = self.plan.root
-        entry = self.names.claim(self.plan.name or "pipeline")
-        self.names.taken.discard(entry)
         bound = frozenset(name for name, param in root.inputs.parameters.items()
                           if param.has_default or param.required) | frozenset(root.inputs.artifacts)
-        entry = self.dag_template(root, bound, wish=entry)
+        entry = self.dag_template(root, bound, wish=self.plan.name or "pipeline")
         raise_if_any(self.problems)
         kind = "WorkflowTemplate" if self.options.workflow_template else "Workflow"
         name_key = "name" if self.options.workflow_template else "generateName"
@@ -149,10 +147,9 @@ class _WorkflowBuilder:
 
     # -- DAG templates ----------------------------------------------------------------------
 
-    def dag_template(self, component: Component, bound: frozenset[str], wish: str | None = None,
-                     parallelism_for: Task | None = None) -> str:
+    def dag_template(self, component: Component, bound: frozenset[str], wish: str | None = None) -> str:
         variant = _Variant(component.name, bound, frozenset())
-        if variant in self.variants and parallelism_for is None:
+        if variant in self.variants:
             return self.variants[variant]
         name = self.names.claim(wish or _template_wish(component.name))
         self.variants[variant] = name
