@@ -109,8 +109,7 @@ class Launch:
                 "--cache" if (spec.task.cache and self.options.cache) else "--no-cache"]
         for name, value in sorted(spec.values.items()):
             if name in component.inputs.artifacts:
-                ref = [v.to_json() for v in value] if isinstance(value, list) else _ref(value).to_json()
-                argv += ["--artifact", f"{name}={json.dumps(ref)}"]
+                argv += ["--artifact", f"{name}={json.dumps(_ref_json(value))}"]
                 continue
             declared = component.inputs.parameters.get(name)
             if declared is None:
@@ -191,8 +190,11 @@ class Launch:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def _ref(value: Any) -> ArtifactRef:
-    return value if isinstance(value, ArtifactRef) else ArtifactRef.from_json(value)
+def _ref_json(value: Any) -> Any:
+    """An artifact input as JSON: one reference, or (Collected, maybe nested) lists of them."""
+    if isinstance(value, list):
+        return [_ref_json(item) for item in value]
+    return (value if isinstance(value, ArtifactRef) else ArtifactRef.from_json(value)).to_json()
 
 
 def _safe_path(path: str) -> str:

@@ -205,7 +205,8 @@ class LocalRunner:
         for name, binding in task.artifacts.items():
             value = self.resolve(scope, task, binding, upstream, None)
             if value is not ABSENT:
-                values[name] = value
+                declared = component.inputs.artifacts.get(name)
+                values[name] = _flatten(value) if declared is not None and declared.is_list else value
         return values
 
     def resolve(self, scope: Scope, task: Task, binding: Binding, upstream: dict[str, Outcome],
@@ -276,6 +277,13 @@ def _output_of(outcome: Outcome, name: str) -> Any:
     if outcome.iterations is not None:
         return [o.outputs[name] for o in outcome.iterations if o.state == State.SUCCEEDED and name in o.outputs]
     return outcome.outputs.get(name, ABSENT)
+
+
+def _flatten(value: Any) -> list[Any]:
+    """An artifact-list input: Collected across nested loops arrives as lists of lists; KFP wants one list."""
+    if not isinstance(value, list):
+        return [value]
+    return [leaf for item in value for leaf in _flatten(item)]
 
 
 def _field(value: Any, key: str) -> Any:
