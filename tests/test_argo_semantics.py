@@ -130,8 +130,9 @@ def test_exit_handler_runs_after_any_outcome(tmp_path: Path) -> None:
     manifest = compile_workflow(load_plan(CORPUS / "pipeline_with_task_final_status.yaml"), CompileOptions())
     exit_task = dag_tasks(manifest)["exit-op"]
     assert "exit-handler-1.Failed" in exit_task["depends"] and "exit-handler-1.Succeeded" in exit_task["depends"]
-    status = next(a for a in exit_task["arguments"]["parameters"] if a["name"] == "status")
-    assert status["value"] == "{{tasks.exit-handler-1.status}}"
+    status = next(a for a in exit_task["arguments"]["parameters"] if a["name"] == "status")["value"]
+    assert status.startswith("{{=toJson(") and 'tasks["exit-handler-1"].status' in status
+    assert '"pipelineTaskName": "exit-handler-1"' in status and '"COMPLETE"' in status
 
 
 def test_importer_needs_no_pod() -> None:

@@ -51,6 +51,7 @@ class Launch:
         self.spec_files: dict[str, Path] = {}
         self.running: set[asyncio.subprocess.Process] = set()
         self.host_notice_given = False
+        self.job_name = f"{plan.name}-{run_id}"
 
     async def run(self, spec: LaunchSpec) -> LaunchResult:
         started = time.monotonic()
@@ -98,7 +99,7 @@ class Launch:
         argv = [python, "-m", "launcher",
                 "--spec-file", str(self.spec_file(component)),
                 "--run-id", self.run_id,
-                "--job-name", f"{self.plan.name}-{self.run_id}",
+                "--job-name", self.job_name,
                 "--task-path", spec.path,
                 "--pipeline-root", self.root,
                 "--output-root", f"{self.root.rstrip('/')}/{self.run_id}/{spec.path}",

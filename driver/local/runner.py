@@ -221,7 +221,7 @@ class LocalRunner:
                 value = declared.default if declared is not None and declared.has_default else ABSENT
         elif isinstance(source, FinalStatus):
             outcome = upstream.get(source.task)
-            return _final_status(outcome, source.task)
+            return _final_status(outcome, source.task, self.launch.job_name)
         else:
             assert isinstance(source, TaskOutput)
             outcome = upstream.get(source.task)
@@ -323,12 +323,11 @@ def _as_ref(item: Any) -> ArtifactRef:
     return item if isinstance(item, ArtifactRef) else ArtifactRef.from_json(item)
 
 
-def _final_status(outcome: Outcome | None, task: str) -> dict[str, Any]:
-    state = outcome.state if outcome else State.NOT_RUN
-    status: dict[str, Any] = {"state": state.value, "pipelineTaskName": task, "pipelineJobResourceName": ""}
-    if outcome is not None and outcome.error:
-        status["error"] = {"code": 2, "message": outcome.error}
-    return status
+def _final_status(outcome: Outcome | None, task: str, job_name: str) -> dict[str, Any]:
+    """``PipelineTaskFinalStatus`` as the KFP SDK reads it (KFP's execution states: COMPLETE, FAILED)."""
+    ok = outcome is not None and outcome.state.ok
+    return {"state": "COMPLETE" if ok else "FAILED", "pipelineTaskName": task, "pipelineJobResourceName": job_name,
+            "error": {"code": 0 if ok else 2, "message": "" if ok or outcome is None else outcome.error}}
 
 
 def _fill_metadata(metadata: Any, values: dict[str, Any]) -> Any:

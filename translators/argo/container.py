@@ -50,9 +50,7 @@ class ContainerTemplates:
             "--records", "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID, ".records"]),
         ]
         for input_name in sorted(parameters):
-            declared = component.inputs.parameters[input_name]
-            flag = "--final-status" if declared.type.value == "TASK_FINAL_STATUS" else "--param"
-            args += [flag, f"{input_name}={exprs.input_param(input_name)}"]
+            args += ["--param", f"{input_name}={exprs.input_param(input_name)}"]
         for input_name in sorted(artifacts):
             args += ["--artifact", f"{input_name}={exprs.input_param(input_name)}"]
         args.append("--cache" if cache else "--no-cache")

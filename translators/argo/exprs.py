@@ -34,8 +34,15 @@ def task_output(task: str, name: str) -> str:
     return tag(f"tasks.{task}.outputs.parameters.{name}")
 
 
-def task_status(task: str) -> str:
-    return tag(f"tasks.{task}.status")
+def final_status(task: str, ir_task: str) -> str:
+    """``PipelineTaskFinalStatus`` as the KFP SDK reads it, built from the task's Argo phase."""
+    state = f'({var_task_status(task)} == "Succeeded" ? "COMPLETE" : "FAILED")'
+    fields = (f'"state": {state}, "pipelineTaskName": {literal(ir_task)}, '
+              f'"pipelineJobResourceName": workflow.name, '
+              f'"error": {{"code": ({var_task_status(task)} == "Succeeded" ? 0 : 2), '
+              f'"message": ({var_task_status(task)} == "Succeeded" ? "" : "task " + {literal(ir_task)} + " ended "'
+              f' + {var_task_status(task)})}}')
+    return expression("toJson({" + fields + "})")
 
 
 def expression(code: str) -> str:

@@ -293,7 +293,7 @@ class _WorkflowBuilder:
                 value = value.get(key) if isinstance(value, dict) else None
             return _Value(_constant_text(encode_value(value, kind)))
         if isinstance(source, FinalStatus):
-            return _Value(exprs.task_status(task_names[source.task]))
+            return _Value(exprs.final_status(task_names[source.task], source.task), (source.task,))
         if isinstance(source, ParentInput):
             if source.name not in scope.bound:
                 declared = scope.component.inputs.parameters.get(source.name)

@@ -1,0 +1,98 @@
+"""Symbolic values of the flattening pass, rendered to Tekton text once task names are known.
+
+A task input, a condition operand, a loop source or a platform option holds one of these. ``None``
+stands for an absent input (an optional input nobody binds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Const:
+    """A compile-time value, encoded by the type of the input that receives it."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """Compile-time text in its final form (an importer's artifact reference)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PipelineParam:
+    """A parameter of the Tekton pipeline (a root input of the IR, or the pipeline root)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output of a flattened task: a Tekton result."""
+
+    task: int
+    name: str
+    artifact: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    """The end state of the flattened tasks of one IR task (a ``PipelineTaskFinalStatus`` input)."""
+
+    tasks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    """The current item of a matrix dimension, optionally narrowed to a field of a JSON item."""
+
+    dim: int
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """All iterations of a value inside a matrix loop, seen from outside it: an array at run time."""
+
+    value: "Value"
+    dim: int
+
+
+@dataclass(frozen=True)
+class Listed:
+    """All iterations of a value inside an unrolled loop: one value per iteration."""
+
+    items: tuple["Value | None", ...]
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Outputs of mutually exclusive branches (``dsl.OneOf``): exactly one of them exists at run time."""
+
+    options: tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The volume a ``CreatePVC`` task asks for: a workspace of the run."""
+
+    workspace: str
+
+
+Value = Union[Const, Text, PipelineParam, Output, Status, Item, Gathered, Listed, OneOf, Claim]
+
+
+def parts(value: Value | None) -> tuple[Value, ...]:
+    """The values a composite value is made of (itself for a simple one)."""
+    if isinstance(value, Gathered):
+        return parts(value.value)
+    if isinstance(value, Listed):
+        return tuple(part for item in value.items for part in parts(item))
+    if isinstance(value, OneOf):
+        return tuple(part for option in value.options for part in parts(option))
+    return () if value is None else (value,)
