@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from driver.errors import KfpDriverError
 from driver.local.envs import ensure_env, strip_install_preamble
 from driver.local.model import ArtifactRef, Outcome, RunOptions, State
 from driver.plan.model import Component, ContainerExecutor, ParamType, Plan, Task
@@ -73,7 +74,10 @@ class Launch:
         task_dir = self.run_dir / "tasks" / _safe_path(spec.path)
         outputs_dir = task_dir / f"attempt-{attempt}"
         outputs_dir.mkdir(parents=True, exist_ok=True)
-        argv, env = self.command(spec, attempt, outputs_dir, task_dir)
+        try:
+            argv, env = self.command(spec, attempt, outputs_dir, task_dir)
+        except KfpDriverError as error:  # the task environment could not be built
+            return Outcome(State.FAILED, error=str(error)), False
         log_path = self.run_dir / "logs" / f"{_safe_path(spec.path)}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         async with self.slots:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from driver.errors import UsageError, raise_if_any
+from driver.local.model import ArtifactRef
 from driver.plan.model import Plan
 from driver.plan.values import TypeMismatch, check_type, decode_value
 
@@ -15,6 +16,7 @@ from driver.plan.values import TypeMismatch, check_type, decode_value
 def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -> dict[str, Any]:
     """``NAME=VALUE`` pairs (and a mapping file) -> typed values with defaults; every problem at once."""
     declared = plan.root.inputs.parameters
+    artifacts = plan.root.inputs.artifacts
     raw: dict[str, Any] = {}
     problems: list[UsageError] = []
     if param_file:
@@ -27,9 +29,12 @@ def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -
         raw[name] = text
     values: dict[str, Any] = {}
     for name, value in raw.items():
+        if name in artifacts:
+            values[name] = _artifact_input(name, value, artifacts[name].schema_title)
+            continue
         param = declared.get(name)
         if param is None:
-            close = difflib.get_close_matches(name, list(declared), n=1)
+            close = difflib.get_close_matches(name, list(declared) + list(artifacts), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"parameters: {', '.join(sorted(declared)) or 'none'}"
             problems.append(UsageError(f"unknown pipeline parameter '{name}'", hint=hint))
             continue
@@ -46,8 +51,28 @@ def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -
         elif not param.optional:
             problems.append(UsageError(f"missing required pipeline parameter '{name}' ({param.type.value})",
                                        hint=f"pass --param {name}=VALUE"))
+    for name, artifact in artifacts.items():
+        if name not in values and not artifact.optional:
+            problems.append(UsageError(f"missing required pipeline input artifact '{name}' ({artifact.schema_title})",
+                                       hint=f"pass --param {name}=URI (a path, file://, s3://, gs:// URI)"))
     raise_if_any(problems)  # type: ignore[arg-type]
     return values
+
+
+def _artifact_input(name: str, value: Any, schema_title: str) -> ArtifactRef:
+    """A pipeline input artifact: a URI (a local path becomes absolute) or a JSON reference."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise UsageError(f"parameter '{name}': not a valid JSON artifact reference") from None
+    if isinstance(value, dict):
+        ref = ArtifactRef.from_json(value)
+        return ArtifactRef(ref.uri, ref.metadata, ref.name or name, schema_title)
+    uri = str(value)
+    if "://" not in uri:
+        uri = str(Path(uri).resolve())
+    return ArtifactRef(uri, {}, name, schema_title)
 
 
 def _read_param_file(path: str) -> dict[str, Any]:

@@ -69,7 +69,7 @@ class LocalRunner:
 
     def run(self, parameters: dict[str, Any]) -> RunResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "parameters.json").write_text(json.dumps(parameters, indent=1))
+        (self.run_dir / "parameters.json").write_text(json.dumps(parameters, indent=1, default=_json_default))
         try:
             outcome = asyncio.run(self._run_root(parameters))
         except KeyboardInterrupt:
@@ -270,6 +270,12 @@ class LocalRunner:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, ArtifactRef):
+        return value.to_json()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _output_of(outcome: Outcome, name: str) -> Any:
