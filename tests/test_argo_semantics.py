@@ -86,16 +86,15 @@ def test_plain_constant_stays_readable(tmp_path: Path) -> None:
 def test_values_reach_the_launcher_as_separate_argv_entries(tmp_path: Path) -> None:
     consume = templates(compile_spec(echo_pipeline(), tmp_path))["consume"]
     args = consume["container"]["args"]
-    params = [args[i + 1] for i, arg in enumerate(args) if arg == "--param"]
-    assert "text={{inputs.parameters.text}}" in params
+    assert "--param=text={{inputs.parameters.text}}" in args
     assert "sh" not in consume["container"]["command"]
-    spec = json.loads(args[args.index("--spec") + 1])
+    spec = json.loads(next(arg for arg in args if arg.startswith("--spec="))[len("--spec="):])
     assert spec["args"] == [{"concat": [{"ph": "inputValue", "name": "text"}]}]
 
 
 def test_run_scoped_output_uris(tmp_path: Path) -> None:
     args = templates(compile_spec(echo_pipeline(), tmp_path))["produce"]["container"]["args"]
-    root = args[args.index("--output-root") + 1]
+    root = next(arg for arg in args if arg.startswith("--output-root="))
     assert "{{workflow.uid}}" in root and "{{pod.name}}" in root and "{{inputs.parameters.kfp-task}}" in root
 
 

@@ -38,7 +38,7 @@ from driver.plan.model import (
     TaskOutput,
     Trigger,
 )
-from driver.plan.placeholders import PlaceholderError, is_lightweight_python, parse_args, pip_installs
+from driver.plan.placeholders import PlaceholderError, is_lightweight_python, parse_args
 
 PVC_IMAGES = {"argostub/createpvc": "create", "argostub/deletepvc": "delete"}
 _SELECTOR = re.compile(r'^parseJson\(string_value\)((?:\["[^"\]]*"\])+)$')
@@ -156,7 +156,7 @@ class _Builder:
             env={item["name"]: item.get("value", "") for item in container.get("env", [])},
             resources=_resources(container.get("resources", {})),
             lightweight_python=is_lightweight_python(command, args),
-            pip_installs=pip_installs(command),
+            raw_command=tuple(part for part in command if isinstance(part, str)),
         )
 
     def importer(self, raw: dict[str, Any]) -> ImporterExecutor:

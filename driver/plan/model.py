@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any, Union
 
 import networkx as nx
@@ -149,8 +150,15 @@ class ContainerExecutor:
     resources: Resources = field(default_factory=Resources)
     lightweight_python: bool = False
     """True when the command runs the KFP SDK's ``executor_main`` (needs ``kfp`` at run time)."""
-    pip_installs: tuple[tuple[str, ...], ...] = ()
-    """Arguments of each ``pip install`` the lightweight component runs first (``kfp==X``, the user's)."""
+    raw_command: tuple[str, ...] = ()
+    """The IR's command as written (the local runner reads its ``pip install`` preamble)."""
+
+    @cached_property
+    def pip_installs(self) -> tuple[tuple[str, ...], ...]:
+        """Arguments of each ``pip install`` the lightweight component runs first (``kfp==X``, the user's)."""
+        from driver.plan.placeholders import pip_installs
+
+        return pip_installs(list(self.raw_command))
 
 
 @dataclass
@@ -275,10 +283,13 @@ class Dag:
     outputs: dict[str, DagOutput] = field(default_factory=dict)
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     """Edges upstream -> downstream between task names of this DAG."""
+    _order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     def order(self) -> list[str]:
-        """Tasks in a stable topological order (ties broken by name)."""
-        return list(nx.lexicographical_topological_sort(self.graph))
+        """Tasks in a stable topological order (ties broken by name); computed once."""
+        if self._order is None or len(self._order) != len(self.tasks):
+            self._order = tuple(nx.lexicographical_topological_sort(self.graph))
+        return list(self._order)
 
 
 @dataclass

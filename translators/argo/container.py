@@ -38,21 +38,22 @@ class ContainerTemplates:
         assert isinstance(executor, ContainerExecutor)
         from translators.argo.workflow import PIPELINE_ROOT_PARAM, TASK_PATH_PARAM
 
+        output_root = "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID,
+                                exprs.input_param(TASK_PATH_PARAM), exprs.tag("pod.name")])
+        records = "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID, ".records"])
+        # one argv entry per option (--name=value): values never pass through a shell
         args = [
-            "--spec", exprs.json_without_tags(task_spec(component)),
-            "--run-id", exprs.RUN_ID,
-            "--job-name", exprs.RUN_NAME,
-            "--task-path", exprs.input_param(TASK_PATH_PARAM),
-            "--pipeline-root", exprs.workflow_param(PIPELINE_ROOT_PARAM),
-            "--output-root", "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID,
-                                       exprs.input_param(TASK_PATH_PARAM), exprs.tag("pod.name")]),
-            "--outputs-dir", OUTPUTS_DIR,
-            "--records", "/".join([exprs.workflow_param(PIPELINE_ROOT_PARAM), exprs.RUN_ID, ".records"]),
+            f"--spec={exprs.json_without_tags(task_spec(component))}",
+            f"--run-id={exprs.RUN_ID}",
+            f"--job-name={exprs.RUN_NAME}",
+            f"--task-path={exprs.input_param(TASK_PATH_PARAM)}",
+            f"--pipeline-root={exprs.workflow_param(PIPELINE_ROOT_PARAM)}",
+            f"--output-root={output_root}",
+            f"--outputs-dir={OUTPUTS_DIR}",
+            f"--records={records}",
         ]
-        for input_name in sorted(parameters):
-            args += ["--param", f"{input_name}={exprs.input_param(input_name)}"]
-        for input_name in sorted(artifacts):
-            args += ["--artifact", f"{input_name}={exprs.input_param(input_name)}"]
+        args += [f"--param={name}={exprs.input_param(name)}" for name in sorted(parameters)]
+        args += [f"--artifact={name}={exprs.input_param(name)}" for name in sorted(artifacts)]
         args.append("--cache" if cache else "--no-cache")
         container: dict[str, Any] = {
             "name": "main",

@@ -78,7 +78,22 @@ def compile_condition(expr: Expr, operands: dict[str, Operand]) -> tuple[Guard, 
             return (NEVER,)
         if guard is not None:
             guards.append(guard)
-    return tuple(guards)
+    return tuple(_merge_exclusions(guards))
+
+
+def _merge_exclusions(guards: list[Guard]) -> list[Guard]:
+    """``x notin A`` and ``x notin B`` -> ``x notin A+B`` (an elif chain's "none of the above")."""
+    merged: list[Guard] = []
+    for guard in guards:
+        previous = next((g for g in merged if isinstance(g, WhenIn) and isinstance(guard, WhenIn) and g.negate
+                         and guard.negate and g.input == guard.input), None)
+        if previous is None:
+            merged.append(guard)
+            continue
+        assert isinstance(previous, WhenIn) and isinstance(guard, WhenIn)
+        values = previous.values + tuple(v for v in guard.values if v not in previous.values)
+        merged[merged.index(previous)] = WhenIn(previous.input, values, True)
+    return merged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +197,8 @@ def _literal_guard(name: str, kind: ParamType, literals: list[Any], operands: di
         return None if negate else NEVER
     for form in forms:
         if not exprs.is_inert(form):
-            raise ConditionUnsupported(f"the literal {form!r} contains '$(', which Tekton would substitute")
+            raise ConditionUnsupported(f"the literal {form!r} looks like a Tekton variable, which Tekton would "
+                                       "substitute")
     return WhenIn(operands[name].value, tuple(forms), negate)  # type: ignore[arg-type]
 
 

@@ -12,6 +12,7 @@ them must contain no ``$(`` at all (``is_inert``).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 RUN_UID = "$(context.pipelineRun.uid)"
@@ -19,6 +20,7 @@ RUN_NAME = "$(context.pipelineRun.name)"
 POD_UNIQUE = "$(context.taskRun.name)"
 ALL_TASKS_STATUS = "$(tasks.status)"
 DOLLAR_ENV = "KFP_DOLLAR"
+_VARIABLE = re.compile(r"\$\([\w.-]+[)\[]")
 
 
 def var(path: str) -> str:
@@ -41,6 +43,11 @@ def result_items(task: str, name: str) -> str:
     return var(f"tasks.{task}.results.{name}[*]")
 
 
+def matrix_length(task: str, result_name: str) -> str:
+    """How many results a fanned-out (matrix) task produced."""
+    return var(f"tasks.{task}.matrix.{result_name}.length")
+
+
 def status(task: str) -> str:
     return var(f"tasks.{task}.status")
 
@@ -50,8 +57,11 @@ def result_path(name: str) -> str:
 
 
 def is_inert(text: str) -> bool:
-    """True when Tekton finds no variable in ``text`` (pipeline-level fields: params, when, matrix)."""
-    return "$(" not in text
+    """True when Tekton finds no variable in ``text`` (pipeline-level fields: params, when, matrix).
+
+    Tekton's variables are ``$(name.part…)`` with ``[\\w.-]`` names, optionally followed by ``[…]``
+    (``$(params["x"])``, ``$(tasks.t.results.r[*])``); ``$(`` followed by anything else stays text."""
+    return _VARIABLE.search(text) is None
 
 
 def step_text(text: str) -> tuple[str, bool]:

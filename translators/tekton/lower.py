@@ -1,4 +1,4 @@
-"""Plan -> flat task list: Tekton has one level of pipeline tasks, so nested DAGs, loops and exit
+"""Plan -> flat pipeline: Tekton has one level of pipeline tasks, so nested DAGs, loops and exit
 handlers are lowered here, before any Tekton text is written.
 
 - Sub-DAGs (nested pipelines, condition groups, exit-handler groups) are inlined; their tasks inherit the
@@ -6,12 +6,12 @@ handlers are lowered here, before any Tekton text is written.
 - A ParallelFor becomes a matrix dimension of every task of its body when the iterations only read the
   item and values from outside the loop. A static loop whose iterations pass data between their tasks,
   test the item in a condition, limit parallelism or whose outputs are collected is unrolled instead:
-  one task per iteration, exact KFP semantics, parallelism as a sliding window of ``runAfter``. A loop
-  over a list known only at run time that is not a plain matrix is refused.
+  one task per iteration, exact KFP semantics, parallelism as a sliding window of ``runAfter``. In a loop
+  over a run-time list, a task fed by one output of another task of the loop follows that task's
+  gathered results position by position; anything else per iteration is refused.
 - Tasks that run whatever their upstream's outcome (exit tasks, ``ignore_upstream_failure``) become
-  ``finally`` tasks; nothing may depend on them.
-- Importers and PVC tasks need no pod: an importer's reference is inlined into its consumers, a
-  ``CreatePVC`` becomes a workspace of the run bound to a volume claim template.
+  ``finally`` tasks.
+- Importers and PVC tasks need no pod (``translators.tekton.nopod``).
 - A consumer of a ``dsl.OneOf`` output is emitted once per branch. Tekton skips a task whose result
   references point at a skipped task, so exactly the copy of the branch that ran runs.
 """
@@ -21,12 +21,11 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
-from driver.errors import KfpDriverError, UnsupportedFeature, raise_if_any
+from driver.errors import KfpDriverError, raise_if_any
 from driver.plan.conditions import refs
 from driver.plan.model import (
-    ArtifactDef,
     Binding,
     Component,
     Constant,
@@ -35,7 +34,6 @@ from driver.plan.model import (
     FinalStatus,
     ImporterExecutor,
     LoopKind,
-    ParamDef,
     ParamType,
     ParentInput,
     Plan,
@@ -44,14 +42,28 @@ from driver.plan.model import (
     TaskOutput,
     Trigger,
 )
-from driver.plan.placeholders import parse_string
 from driver.plan.values import encode_value
+from driver.platform import ExecutorPlatform
 from translators.naming import dns_label
-from translators.tekton.conditions import NUMBERS, ConditionUnsupported, Guard, Operand, WhenCel, WhenIn, \
-    compile_condition
+from translators.tekton.conditions import NUMBERS, ConditionUnsupported, Guard, Operand, WhenIn, compile_condition
+from translators.tekton.flat import (
+    Dim,
+    FlatPipeline,
+    FlatTask,
+    Refusal,
+    RootParam,
+    Segment,
+    Workspace,
+    flat_list,
+    json_list,
+    output_type,
+)
+from translators.tekton.nopod import claim_template, importer_outputs
+from translators.tekton.rules import check_rules
 from translators.tekton.values import (
     Claim,
     Const,
+    FinalState,
     Gathered,
     Item,
     Listed,
@@ -67,86 +79,10 @@ from translators.tekton.values import (
 MAX_MATRIX = 256
 """Tekton's default ``default-max-matrix-combinations-count``; larger static loops are unrolled."""
 
-Segment = Union[str, tuple[str, int]]
-"""One step of an IR task path: a task name (``loop[2]`` in an unrolled loop) or (loop name, matrix dim)."""
-
-
-@dataclass(eq=False)
-class Dim:
-    """A matrix dimension: one ParallelFor whose iterations run as one fanned-out pipeline task."""
-
-    id: int
-    task: Task
-    items: tuple[Value | None, ...] | None = None
-    """Static items, one value per iteration."""
-    source: Value | None = None
-    """The array, for items known only at run time."""
-    item_type: ParamType | None = None
-    """Declared type of the item input; None for an artifact loop."""
-
-
-@dataclass(eq=False)
-class FlatTask:
-    """One Tekton pipeline task: one pod per execution (per matrix combination)."""
-
-    id: int
-    path: tuple[Segment, ...]
-    task: Task
-    component: Component
-    params: dict[str, Value]
-    artifacts: dict[str, Value]
-    after: frozenset[int]
-    guards: tuple[Guard, ...]
-    dims: tuple[Dim, ...]
-    final: bool
-    platform: dict[int, Value | None]
-    """Resolved platform option values by ``id()`` of their ``ParamRef``."""
-    copy: int = 0
-    """Which ``OneOf`` branch this copy consumes (1-based), 0 when the task is not copied."""
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """A volume the run creates (``CreatePVC``): a workspace bound to a volume claim template."""
-
-    name: str
-    task: Task
-    claim: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RootParam:
-    """A root input of the IR: a parameter of the Tekton pipeline."""
-
-    definition: Union[ParamDef, ArtifactDef]
-    array: bool = False
-
-
-@dataclass
-class FlatPipeline:
-    tasks: list[FlatTask]
-    params: dict[str, RootParam]
-    outputs: dict[str, Value]
-    workspaces: list[Workspace]
-    array_outputs: set[tuple[int, str]]
-    """Outputs read as loop items: their result is a Tekton array."""
-
 
 def flatten(plan: Plan) -> FlatPipeline:
     """Lower the plan; collect every construct Tekton cannot express and raise them together."""
     return _Flattener(plan).run()
-
-
-class Refusal(Exception):
-    """A construct Tekton cannot express, found while lowering ``task``."""
-
-    def __init__(self, task: Task | None, feature: str, hint: str = "") -> None:
-        super().__init__(feature)
-        self.task, self.feature, self.hint = task, feature, hint
-
-    def error(self) -> KfpDriverError:
-        where = f"task '{self.task.name}' ({self.task.ir_path})" if self.task else "pipeline"
-        return UnsupportedFeature(f"{where}: {self.feature}", hint=self.hint)
 
 
 class NotMatrixable(Exception):
@@ -204,14 +140,17 @@ class _Flattener:
             if param.has_default or param.required:
                 inputs[name] = PipelineParam(name)
                 self.params[name] = RootParam(param)
+            if param.has_default and not _step_inert(encode_value(param.default, param.type)):
+                self.problems.append(Refusal(None, f"default of pipeline parameter '{name}' contains '$(' or '$$'",
+                                             "Tekton and Kubernetes would substitute it").error())
         for name, artifact in root.inputs.artifacts.items():
             inputs[name] = PipelineParam(name)
             self.params[name] = RootParam(artifact)
         scope = _Scope(root, inputs)
         self.dag(scope)
         outputs = self.pipeline_outputs(scope)
-        self.check()
-        raise_if_any(self.problems)
+        self.problems += check_rules(self.tasks, self.array_uses, self.value_uses)
+        raise_if_any(list({str(problem): problem for problem in self.problems}.values()))
         for name in self.array_uses:
             self.params[name] = replace(self.params[name], array=True)
         return FlatPipeline(self.tasks, self.params, outputs, self.workspaces, self.array_outputs)
@@ -247,8 +186,12 @@ class _Flattener:
              overrides: dict[str, Value], segment: Segment) -> _Done:
         path = scope.path + (segment,)
         params, artifacts = self.inputs(scope, task, component, overrides)
-        guards = scope.guards + self.condition(scope, task, component, params)
         final = scope.final or task.trigger == Trigger.ALL_COMPLETED
+        for value in [*params.values(), *artifacts.values()]:
+            if any(isinstance(part, Output) and self.tasks[part.task].final for part in parts(value)):
+                raise Refusal(task, "reads the outputs of an exit task or an ignore_upstream_failure task",
+                              "Tekton finally tasks cannot have dependents nor depend on each other")
+        guards = scope.guards + self.condition(scope, task, component, params)
         if final and scope.in_loop:
             raise Refusal(task, "exit task or ignore_upstream_failure inside a ParallelFor",
                           "Tekton runs finally tasks once, after all other tasks")
@@ -262,7 +205,7 @@ class _Flattener:
             return _Done(outputs, frozenset(ids) or after, ids)
         executor = component.executor
         if isinstance(executor, ImporterExecutor):
-            return _Done(self.importer(task, component, executor, params), after, ())
+            return _Done(importer_outputs(task, component, executor, params), after, ())
         if isinstance(executor, PvcExecutor):
             return self.pvc(scope, task, component, executor, params, after)
         if isinstance(executor, ContainerExecutor):
@@ -412,6 +355,9 @@ class _Flattener:
     def check_array_source(self, task: Task, source: Value, item_type: ParamType | None) -> None:
         """A run-time list must reach Tekton as an array of strings."""
         if isinstance(source, PipelineParam):
+            definition = self.params[source.name].definition
+            if getattr(definition, "type", None) != ParamType.LIST:
+                raise Refusal(task, f"ParallelFor over pipeline parameter '{source.name}', which is not a LIST")
             self.array_uses.setdefault(source.name, task)
             return
         if isinstance(source, Gathered) and isinstance(source.value, Output):
@@ -471,29 +417,26 @@ class _Flattener:
         platform = self.platform_values(scope, task, component)
         inputs = {("param", name): value for name, value in params.items()}
         inputs.update({("artifact", name): value for name, value in artifacts.items()})
+        dims = self.follow(scope, task, inputs, platform)
         for (_, name), value in inputs.items():
             self.check_input(scope, task, name, value, final)
         for value in platform.values():
             self.check_input(scope, task, "platform option", value, final)
-        dynamic = any(dim.items is None for dim in scope.dims)
-        for value in list(inputs.values()) + list(platform.values()):
-            for part in parts(value):
-                if isinstance(part, Item) and part.fields and dynamic:
-                    raise Refusal(task, f"reads field {'.'.join(part.fields)!r} of the item of a ParallelFor over a "
-                                        "list known only at run time",
-                                  "Tekton has no expressions to take a field of a JSON value")
-        choices = [[(key, option) for option in value.options] for key, value in inputs.items()
-                   if isinstance(value, OneOf)]
+        if any(dim.items is None for dim in dims):
+            self.check_fields(task, [part for value in list(inputs.values()) + list(platform.values())
+                                     for part in parts(value) if isinstance(part, Item) and part.fields])
+        choices = [_alternatives(key, value, task) for key, value in inputs.items()
+                   if isinstance(value, (OneOf, Status))]
         combinations = list(itertools.product(*choices)) or [()]
         ids: list[int] = []
-        for number, combination in enumerate(combinations, start=1):
-            chosen = {**inputs, **dict(combination)}
+        for combination in combinations:
+            chosen = {**inputs, **{key: value for key, value, _, _ in combination}}
             flat = FlatTask(
                 id=len(self.tasks), path=path, task=task, component=component,
                 params={name: v for (kind, name), v in chosen.items() if kind == "param"},
                 artifacts={name: v for (kind, name), v in chosen.items() if kind == "artifact"},
-                after=after, guards=guards, dims=scope.dims, final=final, platform=platform,
-                copy=number if len(combinations) > 1 else 0)
+                after=after, guards=guards + tuple(g for _, _, extra, _ in combination for g in extra), dims=dims,
+                final=final, platform=platform, variant="-".join(label for *_, label in combination))
             self.tasks.append(flat)
             ids.append(flat.id)
         outputs: dict[str, Value | None] = {}
@@ -502,6 +445,42 @@ class _Flattener:
             options = tuple(Output(i, name, is_artifact) for i in ids)
             outputs[name] = options[0] if len(options) == 1 else OneOf(options)
         return _Done(outputs, frozenset(ids), tuple(ids))
+
+    def check_fields(self, task: Task, items: list[Item]) -> None:
+        """Fields of static items are computed at compile time; a matrix over a run-time array cannot."""
+        for item in items:
+            dim = self.dims[item.dim]
+            if dim.items is not None:
+                raise NotMatrixable(dim, "an item field is read next to a loop over a run-time list")
+            raise Refusal(task, f"reads field {'.'.join(item.fields)!r} of the item of a ParallelFor over a list "
+                                "known only at run time", "Tekton has no expressions to take a field of a JSON value")
+
+    def follow(self, scope: _Scope, task: Task, inputs: dict[tuple[str, str], Value],
+               platform: dict[int, Value | None]) -> tuple[Dim, ...]:
+        """A task of a run-time loop fed by one output of another task of the same loop (and nothing else
+        that changes per iteration) fans out over that task's gathered results: Tekton keeps them in
+        iteration order, so iteration i reads the output of iteration i. Rewrites the inputs in place."""
+        if len(scope.dims) != 1 or scope.dims[0].items is not None:
+            return scope.dims
+        loop = scope.dims[0].loop
+        varying = {value for value in list(inputs.values()) + list(platform.values())
+                   if value is not None and loop in self.value_dims(value)}
+        if len(varying) != 1:
+            return scope.dims
+        source = next(iter(varying))
+        producer = self.tasks[source.task] if isinstance(source, Output) else None
+        if producer is None or len(producer.dims) != 1 or producer.dims[0].loop != loop:
+            return scope.dims
+        item_type = None if source.artifact else output_type(producer, source.name)
+        dim = self.new_dim(Dim(len(self.dims), task, source=Gathered(source, producer.dims[0].id),
+                               item_type=item_type, follows=loop))
+        for key, value in inputs.items():
+            if value == source:
+                inputs[key] = Item(dim.id)
+        for key, value in platform.items():
+            if value == source:
+                platform[key] = Item(dim.id)
+        return (dim,)
 
     def check_input(self, scope: _Scope, task: Task, name: str, value: Value | None, final: bool) -> None:
         """What a flat task can receive: one value per execution, as text the launcher can read."""
@@ -515,19 +494,15 @@ class _Flattener:
             return
         self.require_invariant(scope, value, f"input '{name}' is produced in the same iteration",
                                allow_items=True)
-        if isinstance(value, Gathered):
-            raise Refusal(task, f"input '{name}' collects the outputs of a ParallelFor over a list known only at "
-                                "run time",
-                          "Tekton gathers them into an array result, which the launcher cannot take as one "
-                          "argument; use static loop items")
-        if isinstance(value, Listed):
-            for part in parts(value):
-                if isinstance(part, Output) and not part.artifact and _output_type(self.tasks[part.task], part.name) \
-                        == ParamType.STRING:
-                    raise Refusal(task, f"input '{name}' collects STRING outputs of a ParallelFor",
-                                  "Tekton cannot quote run-time strings into a JSON list")
-                if not isinstance(part, (Output, Const, Text)):
-                    raise Refusal(task, f"input '{name}' collects values Tekton cannot list")
+        if isinstance(value, Gathered) and not isinstance(value.value, Output):
+            raise Refusal(task, f"input '{name}' collects the outputs of nested ParallelFor loops over lists known "
+                                "only at run time", "Tekton gathers a matrix into one flat array")
+        if isinstance(value, Listed) and not (self.json_list(value) or flat_list(value)):
+            raise Refusal(task, f"input '{name}' collects STRING outputs of nested ParallelFor loops",
+                          "Tekton cannot quote run-time strings into a JSON list")
+        if isinstance(value, Listed) and not _inert_constants(value):
+            raise Refusal(task, f"input '{name}' lists constants containing '$(' or '$$' next to task outputs",
+                          "Tekton and Kubernetes would substitute them")
         if isinstance(value, Claim) and name != "platform option":
             raise Refusal(task, f"input '{name}' is the name of a PVC created by CreatePVC",
                           "Tekton creates the claim for the run and names it itself")
@@ -535,6 +510,9 @@ class _Flattener:
             raise Refusal(task, f"input '{name}' is a task final status outside an exit handler")
         for part in parts(value):
             self.note_value_use(task, part)
+
+    def json_list(self, value: Value | None) -> bool:
+        return json_list(value, self.tasks)
 
     def note_value_use(self, task: Task, value: Value | None) -> None:
         if isinstance(value, PipelineParam):
@@ -544,64 +522,36 @@ class _Flattener:
         options = component.platform
         if options is None:
             return {}
+        if options.pod_resource_claims:
+            raise Refusal(task, "pod resource claims (dynamic resource allocation)",
+                          "Tekton's pod template has no resource claims")
+        json_refs = _json_refs(options)
         values: dict[int, Value | None] = {}
-        for _, ref in options.param_refs():
+        for path, ref in options.param_refs():
             if ref.task_output is not None:
                 binding = Binding(TaskOutput(ref.task_output.producer_task, ref.task_output.output_key))
             elif ref.component_input is not None:
                 binding = Binding(ParentInput(ref.component_input))
             else:
                 binding = Binding(Constant(ref.constant))
-            values[id(ref)] = self.resolve(scope, task, binding)
+            value = values[id(ref)] = self.resolve(scope, task, binding)
+            if id(ref) in json_refs and value is not None and not isinstance(value, Const):
+                raise Refusal(task, f"platform option {path} is JSON known only at run time",
+                              "Tekton cannot parse JSON at run time; use a constant")
         return values
-
-    def importer(self, task: Task, component: Component, executor: ImporterExecutor,
-                 params: dict[str, Value]) -> dict[str, Value | None]:
-        """An importer needs no pod: its reference is built here and inlined where it is consumed."""
-        output = next(iter(component.outputs.artifacts), "artifact")
-        source = executor.uri.source
-        uri = Const(source.value) if isinstance(source, Constant) else params.get(getattr(source, "name", "uri"))
-        metadata = _resolve_metadata(task, executor.metadata, params)
-        if isinstance(uri, Const):
-            reference = {"uri": uri.value, "metadata": metadata,
-                         "type": {"schemaTitle": executor.schema_title, "schemaVersion": executor.schema_version}}
-            return {output: Text(json.dumps(reference, separators=(",", ":"), ensure_ascii=False))}
-        if uri is None:
-            raise Refusal(task, "importer URI parameter is not bound")
-        if metadata:
-            raise Refusal(task, "importer metadata with a URI known only at run time",
-                          "Tekton cannot build the JSON reference at run time; the launcher takes the bare URI")
-        return {output: uri}
 
     def pvc(self, scope: _Scope, task: Task, component: Component, executor: PvcExecutor,
             params: dict[str, Value], after: frozenset[int]) -> _Done:
-        """``CreatePVC`` becomes a workspace of the run; Tekton deletes the claim with the run (``DeletePVC``)."""
         if executor.action == "delete":
             return _Done({}, after, ())
         if scope.in_loop:
             raise Refusal(task, "CreatePVC inside a ParallelFor", "a Tekton run binds its workspaces once")
-        values: dict[str, Any] = {name: p.default for name, p in component.inputs.parameters.items() if p.has_default}
-        for name, value in params.items():
-            if not isinstance(value, Const):
-                raise Refusal(task, f"CreatePVC input '{name}' is known only at run time",
-                              "Tekton binds the run's workspaces when the run starts")
-            values[name] = value.value
-        if values.get("pvc_name"):
-            raise Refusal(task, "CreatePVC with a fixed pvc_name", "Tekton names a run's claims itself; use pvc_name_suffix")
-        spec: dict[str, Any] = {"accessModes": list(values.get("access_modes") or ["ReadWriteOnce"]),
-                                "resources": {"requests": {"storage": values.get("size", "")}}}
-        for key, name in (("storageClassName", "storage_class_name"), ("volumeName", "volume_name"),
-                          ("dataSource", "data_source")):
-            if values.get(name):
-                spec[key] = values[name]
-        claim: dict[str, Any] = {"spec": spec}
-        if values.get("annotations"):
-            claim["metadata"] = {"annotations": values["annotations"]}
+        claim = claim_template(task, component, params)
         taken = {workspace.name for workspace in self.workspaces}
         name = dns_label(task.name)
         while name in taken:
             name = dns_label(f"{name}-{len(taken)}")
-        self.workspaces.append(Workspace(name, task, claim))
+        self.workspaces.append(Workspace(name, claim))
         return _Done({"name": Claim(name)}, after, ())
 
     # -- outputs and checks -----------------------------------------------------------------
@@ -625,7 +575,7 @@ class _Flattener:
             value = self.dag_output(scope, output)
             if value is None:
                 continue
-            if not _is_result(value):
+            if not _is_result(value) or (isinstance(value, Listed) and not (self.json_list(value) or flat_list(value))):
                 self.problems.append(Refusal(None, f"pipeline output '{name}' is not a task result",
                                              "Tekton pipeline results can only read task results").error())
                 continue
@@ -634,54 +584,44 @@ class _Flattener:
 
     def require_invariant(self, scope: _Scope, value: Value | None, reason: str, allow_items: bool = False) -> None:
         """Raise NotMatrixable when ``value`` changes between iterations of an active matrix loop."""
-        active = {dim.id: dim for dim in scope.dims}
+        active = {dim.loop: dim for dim in scope.dims}
         for dim_id in sorted(self.value_dims(value, allow_items) & set(active)):
             raise NotMatrixable(active[dim_id], reason)
 
     def value_dims(self, value: Value | None, allow_items: bool = False) -> set[int]:
+        """The loops ``value`` changes with."""
         if isinstance(value, Item):
-            return set() if allow_items else {value.dim}
+            return set() if allow_items else {self.dims[value.dim].loop}
         if isinstance(value, Output):
-            return {dim.id for dim in self.tasks[value.task].dims}
+            return {dim.loop for dim in self.tasks[value.task].dims}
         if isinstance(value, Status):
-            return {dim.id for i in value.tasks for dim in self.tasks[i].dims}
+            return {dim.loop for i in value.tasks for dim in self.tasks[i].dims}
         if isinstance(value, Gathered):
-            return self.value_dims(value.value) - {value.dim}
+            return self.value_dims(value.value) - {self.dims[value.dim].loop}
         if isinstance(value, (Listed, OneOf)):
             items = value.items if isinstance(value, Listed) else value.options
             return set().union(*(self.value_dims(item, allow_items) for item in items)) if items else set()
         return set()
 
-    def check(self) -> None:
-        """Tekton's rules for finally tasks, status variables and array parameters."""
-        finals = {flat.id for flat in self.tasks if flat.final}
-        regular = {flat.id for flat in self.tasks if not flat.final}
-        for flat in self.tasks:
-            values = list(flat.params.values()) + list(flat.artifacts.values()) + list(flat.platform.values())
-            values += [v for guard in flat.guards for v in _guard_values(guard)]
-            used = {part.task for value in values for part in parts(value) if isinstance(part, Output)}
-            others = (used | flat.after) & finals - {flat.id}
-            if flat.final and others:
-                self.problems.append(Refusal(flat.task, "exit task reads the outputs of another exit task",
-                                             "Tekton finally tasks cannot depend on each other").error())
-            elif not flat.final and others:
-                self.problems.append(Refusal(flat.task, "depends on an exit task or an ignore_upstream_failure task",
-                                             "Tekton finally tasks cannot have dependents").error())
-            for value in values:
-                for part in parts(value):
-                    if isinstance(part, Status) and set(part.tasks) != regular and len(part.tasks) != 1:
-                        self.problems.append(Refusal(flat.task, "final status of a group of tasks that is not the "
-                                                                "whole pipeline",
-                                                     "Tekton reports the status of one task or of all tasks").error())
-        if finals and not regular:
-            self.problems.append(Refusal(None, "only exit tasks", "Tekton needs at least one task besides finally").error())
-        for name in sorted(set(self.array_uses) & set(self.value_uses)):
-            self.problems.append(Refusal(self.value_uses[name], f"reads LIST pipeline parameter '{name}', which "
-                                                                f"also feeds ParallelFor '{self.array_uses[name].name}'",
-                                         "the parameter is a Tekton array, which cannot be passed as one value").error())
+def _alternatives(key: Any, value: Value, task: Task) -> list[tuple[Any, Value, tuple[Guard, ...], str]]:
+    """The copies a task needs for one input, as (input, value, guards, label): a ``OneOf`` per branch
+    (Tekton skips the copies whose branch did not run), a final status per outcome (KFP's struct says
+    COMPLETE or FAILED; Tekton's status variable says Succeeded, Completed, Failed or None)."""
+    if isinstance(value, OneOf):
+        return [(key, option, (), f"alt{number}") for number, option in enumerate(value.options, start=1)]
+    assert isinstance(value, Status)
+    name = getattr(task.parameters[key[1]].source, "task", "")
+    success = ("Succeeded", "Completed")
+    return [(key, FinalState(value, name, True), (WhenIn(value, success),), "complete"),
+            (key, FinalState(value, name, False), (WhenIn(value, success, negate=True),), "failed")]
 
 
-# ---------------------------------------------------------------------------------------------
+def _json_refs(options: ExecutorPlatform) -> set[int]:
+    """Options whose value is a whole JSON object (a node selector, toleration or affinity term)."""
+    refs_found = [options.node_selector.node_selector_json if options.node_selector else None]
+    refs_found += [toleration.toleration_json for toleration in options.tolerations]
+    refs_found += [term.node_affinity_json for term in options.node_affinity]
+    return {id(ref) for ref in refs_found if ref is not None}
 
 
 def _static_items(task: Task, source: Value) -> tuple[Value | None, ...] | None:
@@ -694,45 +634,29 @@ def _static_items(task: Task, source: Value) -> tuple[Value | None, ...] | None:
     return None
 
 
-def _output_type(flat: FlatTask, name: str) -> ParamType | None:
-    declared = flat.component.outputs.parameters.get(name)
-    return declared.type if declared is not None else None
+
+
+def _inert_constants(value: Listed) -> bool:
+    """Constants listed next to task outputs travel in a task parameter, where nothing can escape them."""
+    items = parts(value)
+    constants = [json.dumps(p.value) if isinstance(p, Const) else p.text for p in items if isinstance(p, (Const, Text))]
+    return len(constants) == len(items) or all(_step_inert(text) for text in constants)
+
+
+def _step_inert(text: str) -> bool:
+    return "$(" not in text and "$$" not in text
+
 
 
 def _is_result(value: Value | None) -> bool:
-    """A task result, an array of them, or alternatives of these: what a Tekton pipeline result can read."""
+    """Task results only (arrays, nested lists, alternatives of them): what a pipeline result can read."""
     if isinstance(value, OneOf):
         return all(_is_result(option) for option in value.options)
     if isinstance(value, Gathered):
         return isinstance(value.value, Output)
     if isinstance(value, Listed):
-        return all(isinstance(item, Output) for item in value.items)
+        return all(isinstance(item, (Output, Listed)) and _is_result(item) for item in value.items)
     return isinstance(value, Output)
 
 
-def _guard_values(guard: Guard) -> list[Value]:
-    if isinstance(guard, WhenIn):
-        return [v for v in (guard.input,) + guard.values if not isinstance(v, str)]
-    assert isinstance(guard, WhenCel)
-    return [piece for piece in guard.pieces if not isinstance(piece, str)]
 
-
-def _resolve_metadata(task: Task, metadata: Any, params: dict[str, Value]) -> Any:
-    """Importer metadata with ``{{$.inputs.parameters['x']}}`` placeholders filled from constant inputs."""
-    if isinstance(metadata, dict):
-        return {_resolve_metadata(task, k, params): _resolve_metadata(task, v, params) for k, v in metadata.items()}
-    if isinstance(metadata, list):
-        return [_resolve_metadata(task, item, params) for item in metadata]
-    if not isinstance(metadata, str) or "{{$" not in metadata:
-        return metadata
-    text = ""
-    for piece in parse_string(metadata):
-        if isinstance(piece, str):
-            text += piece
-            continue
-        value = params.get(piece.get("name", "")) if piece.get("ph") == "inputValue" else None
-        if not isinstance(value, Const):
-            raise Refusal(task, "importer metadata reads a value known only at run time",
-                          "Tekton cannot build the JSON reference at run time")
-        text += encode_value(value.value, ParamType.STRING if isinstance(value.value, str) else ParamType.STRUCT)
-    return text

@@ -46,9 +46,10 @@ class TaskParts:
 
 @dataclass
 class OptionValues:
-    """How an option's value reaches the task: as text (a constant or a task parameter), as JSON, as a claim."""
+    """How an option's value reaches the task: as text (a constant or a task parameter), as JSON, as a claim.
+    ``text`` and ``json`` return None for an optional input nobody bound: the option is left out."""
 
-    text: Callable[[ParamRef, str], str]
+    text: Callable[[ParamRef, str], str | None]
     json: Callable[[ParamRef], Any]
     claim: Callable[[ParamRef], str | None]
 
@@ -80,12 +81,12 @@ def _env(options: ExecutorPlatform, parts: TaskParts, values: OptionValues) -> N
     env = parts.main["env"]
     for secret in options.secret_as_env:
         name = values.text(secret.secret_name, "secret-name")
-        for pair in secret.key_to_env:
+        for pair in secret.key_to_env if name is not None else ():
             ref = {"name": name, "key": pair.secret_key, **({"optional": True} if secret.optional else {})}
             env.append({"name": pair.env_var, "valueFrom": {"secretKeyRef": ref}})
     for config_map in options.config_map_as_env:
         name = values.text(config_map.config_map_name, "config-map-name")
-        for pair in config_map.key_to_env:
+        for pair in config_map.key_to_env if name is not None else ():
             ref = {"name": name, "key": pair.config_map_key, **({"optional": True} if config_map.optional else {})}
             env.append({"name": pair.env_var, "valueFrom": {"configMapKeyRef": ref}})
     for item in options.field_path_as_env:
@@ -97,20 +98,24 @@ def _volumes(options: ExecutorPlatform, parts: TaskParts, values: OptionValues) 
         return f"{prefix}-{len(parts.volumes) + len(parts.workspaces)}"
 
     for secret in options.secret_as_volume:
-        source = {"secretName": values.text(secret.secret_name, "secret-name"),
-                  **({"optional": True} if secret.optional else {})}
-        parts.mount(name("kfp-secret"), {"secret": source}, secret.mount_path)
+        secret_name = values.text(secret.secret_name, "secret-name")
+        if secret_name is not None:
+            source = {"secretName": secret_name, **({"optional": True} if secret.optional else {})}
+            parts.mount(name("kfp-secret"), {"secret": source}, secret.mount_path)
     for config_map in options.config_map_as_volume:
-        source = {"name": values.text(config_map.config_map_name, "config-map-name"),
-                  **({"optional": True} if config_map.optional else {})}
-        parts.mount(name("kfp-config"), {"configMap": source}, config_map.mount_path)
+        config_map_name = values.text(config_map.config_map_name, "config-map-name")
+        if config_map_name is not None:
+            source = {"name": config_map_name, **({"optional": True} if config_map.optional else {})}
+            parts.mount(name("kfp-config"), {"configMap": source}, config_map.mount_path)
     for pvc in options.pvc_mount:
         claim = values.claim(pvc.pvc_name)
         if claim is not None:
             parts.workspace(name("kfp-pvc"), claim, pvc.mount_path, pvc.sub_path)
             continue
-        parts.mount(name("kfp-pvc"), {"persistentVolumeClaim": {"claimName": values.text(pvc.pvc_name, "pvc-name")}},
-                    pvc.mount_path, pvc.sub_path)
+        claim_name = values.text(pvc.pvc_name, "pvc-name")
+        if claim_name is not None:
+            parts.mount(name("kfp-pvc"), {"persistentVolumeClaim": {"claimName": claim_name}}, pvc.mount_path,
+                        pvc.sub_path)
     for empty in options.empty_dir_mounts:
         source = {key: value for key, value in (("medium", empty.medium), ("sizeLimit", empty.size_limit)) if value}
         parts.mount(name("kfp-empty"), {"emptyDir": source}, empty.mount_path)
@@ -136,13 +141,17 @@ def _scheduling(options: ExecutorPlatform, parts: TaskParts, values: OptionValue
     selector = options.node_selector
     if selector is not None:
         if selector.node_selector_json is not None:
-            pod["nodeSelector"] = dict(values.json(selector.node_selector_json) or {})
+            labels = values.json(selector.node_selector_json)
+            if labels:
+                pod["nodeSelector"] = dict(labels)
         elif selector.labels:
             pod["nodeSelector"] = dict(selector.labels)
     tolerations = []
     for toleration in options.tolerations:
         if toleration.toleration_json is not None:
-            tolerations.append(values.json(toleration.toleration_json))
+            body = values.json(toleration.toleration_json)
+            if body:
+                tolerations.append(body)
             continue
         tolerations.append({k: v for k, v in (("key", toleration.key), ("operator", toleration.operator),
                                               ("value", toleration.value), ("effect", toleration.effect),
@@ -152,9 +161,9 @@ def _scheduling(options: ExecutorPlatform, parts: TaskParts, values: OptionValue
     affinity = _affinity(options, values)
     if affinity:
         pod["affinity"] = affinity
-    if options.image_pull_secret:
-        pod["imagePullSecrets"] = [{"name": values.text(secret.secret_name, "image-pull-secret")}
-                                   for secret in options.image_pull_secret]
+    pull_secrets = [values.text(secret.secret_name, "image-pull-secret") for secret in options.image_pull_secret]
+    if any(name is not None for name in pull_secrets):
+        pod["imagePullSecrets"] = [{"name": name} for name in pull_secrets if name is not None]
 
 
 def _affinity(options: ExecutorPlatform, values: OptionValues) -> dict[str, Any]:
@@ -162,7 +171,9 @@ def _affinity(options: ExecutorPlatform, values: OptionValues) -> dict[str, Any]
     required, preferred = [], []
     for term in options.node_affinity:
         if term.node_affinity_json is not None:
-            affinity["nodeAffinity"] = values.json(term.node_affinity_json)
+            body = values.json(term.node_affinity_json)
+            if body:
+                affinity["nodeAffinity"] = body
             continue
         selector_term = {k: v for k, v in (("matchExpressions", [_requirement(r) for r in term.match_expressions]),
                                            ("matchFields", [_requirement(r) for r in term.match_fields])) if v}

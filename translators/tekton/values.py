@@ -48,6 +48,16 @@ class Status:
 
 
 @dataclass(frozen=True)
+class FinalState:
+    """A ``PipelineTaskFinalStatus`` struct for one outcome of ``status`` (the task copy guarded by it)."""
+
+    status: Status
+    task: str
+    """The IR task whose end state it reports."""
+    complete: bool
+
+
+@dataclass(frozen=True)
 class Item:
     """The current item of a matrix dimension, optionally narrowed to a field of a JSON item."""
 
@@ -84,7 +94,7 @@ class Claim:
     workspace: str
 
 
-Value = Union[Const, Text, PipelineParam, Output, Status, Item, Gathered, Listed, OneOf, Claim]
+Value = Union[Const, Text, PipelineParam, Output, Status, FinalState, Item, Gathered, Listed, OneOf, Claim]
 
 
 def parts(value: Value | None) -> tuple[Value, ...]:
@@ -95,4 +105,6 @@ def parts(value: Value | None) -> tuple[Value, ...]:
         return tuple(part for item in value.items for part in parts(item))
     if isinstance(value, OneOf):
         return tuple(part for option in value.options for part in parts(option))
+    if isinstance(value, FinalState):
+        return (value.status,)
     return () if value is None else (value,)
