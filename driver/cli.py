@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -181,8 +182,19 @@ def render(manifest: Any, fmt: str) -> str:
         return json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
     import yaml
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(manifest, Dumper=dumper, sort_keys=False, allow_unicode=True, width=4096)
+    return yaml.dump(manifest, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=4096)
+
+
+@lru_cache(maxsize=1)
+def _dumper() -> type:
+    """The C dumper when available; never emits aliases (manifests repeat small dicts on purpose)."""
+    import yaml
+
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return Dumper
 
 
 def check_size(text: str, source: str) -> None:
