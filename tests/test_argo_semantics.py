@@ -55,7 +55,7 @@ def test_one_pod_per_container_task_and_no_driver(tmp_path: Path) -> None:
     manifest = compile_spec(echo_pipeline(), tmp_path)
     pods = [t for t in manifest["spec"]["templates"] if "container" in t]
     assert len(pods) == 2
-    assert all(t["container"]["command"] == ["/kfp/bin/kfp-launcher"] for t in pods)
+    assert all(t["container"]["command"] == ["/kfp/kfp-launcher"] for t in pods)
     assert not any("driver" in t["name"] for t in manifest["spec"]["templates"])
 
 

@@ -13,7 +13,7 @@ from translators.options import CompileOptions
 
 LAUNCHER_VOLUME = "kfp-launcher"
 LAUNCHER_DIR = "/kfp"
-LAUNCHER_BIN = f"{LAUNCHER_DIR}/bin/kfp-launcher"
+LAUNCHER_BIN = f"{LAUNCHER_DIR}/kfp-launcher"
 OUTPUTS_DIR = f"{LAUNCHER_DIR}/outputs"
 LAUNCHER_IN_IMAGE = "/usr/local/bin/kfp-launcher"
 ANNOTATION_PREFIX = "kfp-driver.io"
@@ -85,7 +85,7 @@ class ContainerTemplates:
             "name": "kfp-launcher-install",
             "image": self.options.launcher_image,
             "command": ["cp", LAUNCHER_IN_IMAGE, LAUNCHER_BIN],
-            "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": f"{LAUNCHER_DIR}/bin"}],
+            "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR}],
         }]
         template["volumes"] = [{"name": LAUNCHER_VOLUME, "emptyDir": {}}]
         template["container"] = container
@@ -95,7 +95,7 @@ class ContainerTemplates:
         return template
 
     def env(self, executor: ContainerExecutor) -> list[dict[str, Any]]:
-        env: list[dict[str, Any]] = [{"name": "KFP_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+        env: list[dict[str, Any]] = []
         store = self.options.store
         if store.endpoint:
             env.append({"name": "KFP_S3_ENDPOINT", "value": store.endpoint})
