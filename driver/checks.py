@@ -201,7 +201,10 @@ class _Checker:
             upstream = {producer}
         else:
             upstream = set()
-        if source is not None and wanted is not None and not spec.get("parameterExpressionSelector"):
+        # The SDK declares ParallelFor items as STRING whatever the list holds: a STRING parent input may
+        # feed any type (the engines pass the item's JSON text, decoded by the consumer's type).
+        loose = spec.get("componentInputParameter") is not None and (source or {}).get("parameterType") == "STRING"
+        if source is not None and wanted is not None and not spec.get("parameterExpressionSelector") and not loose:
             self.check_parameter_types(source, wanted, key, path)
         return upstream & set(scope.tasks)
 

@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return int(args.handler(args) or 0)
     except KfpDriverError as error:
-        print(f"kfp-driver: {error}", file=sys.stderr)
+        _report(error)
         return error.exit_code
     except BrokenPipeError:
         return 0
@@ -120,8 +120,14 @@ def _compile(args: argparse.Namespace) -> int:
                 raise
             problems.append(error)
     for error in problems:
-        print(f"kfp-driver: {error}", file=sys.stderr)
+        _report(error)
     return 2 if problems else 0
+
+
+def _report(error: KfpDriverError) -> None:
+    """Every problem on its own line, each starting with the program name."""
+    for line in str(error).splitlines():
+        print(f"kfp-driver: {line}", file=sys.stderr)
 
 
 # -- run ------------------------------------------------------------------------------------------

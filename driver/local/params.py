@@ -44,7 +44,7 @@ def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -
         except TypeMismatch as error:
             problems.append(UsageError(f"parameter '{name}': {error}", hint=f"declared type {param.type.value}"))
     for name, param in declared.items():
-        if name in values:
+        if name in raw:
             continue
         if param.has_default:
             values[name] = param.default
