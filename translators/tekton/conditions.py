@@ -175,7 +175,8 @@ def _membership(expr: Expr, operands: dict[str, Operand], negate: bool = False) 
     if expr.op == "in" and isinstance(expr.right, ListLit) and all(isinstance(i, Lit) for i in expr.right.items):
         target = _subject(expr.left, operands)
         if target is not None:
-            return _literal_guard(*target, [item.value for item in expr.right.items], operands, negate)  # type: ignore[union-attr]
+            literals = [item.value for item in expr.right.items if isinstance(item, Lit)]
+            return _literal_guard(*target, literals, operands, negate)
     return None
 
 

@@ -364,7 +364,8 @@ class _Flattener:
             return
         if isinstance(source, Output) and not source.artifact:
             if item_type != ParamType.STRING:
-                raise Refusal(task, f"ParallelFor over a task output whose items are {item_type.value if item_type else 'artifacts'}",
+                kind = item_type.value if item_type else "artifacts"
+                raise Refusal(task, f"ParallelFor over a task output whose items are {kind}",
                               "Tekton array results hold strings only")
             self.array_outputs.add((source.task, source.name))
             return
@@ -603,6 +604,7 @@ class _Flattener:
             return set().union(*(self.value_dims(item, allow_items) for item in items)) if items else set()
         return set()
 
+
 def _alternatives(key: Any, value: Value, task: Task) -> list[tuple[Any, Value, tuple[Guard, ...], str]]:
     """The copies a task needs for one input, as (input, value, guards, label): a ``OneOf`` per branch
     (Tekton skips the copies whose branch did not run), a final status per outcome (KFP's struct says
@@ -634,8 +636,6 @@ def _static_items(task: Task, source: Value) -> tuple[Value | None, ...] | None:
     return None
 
 
-
-
 def _inert_constants(value: Listed) -> bool:
     """Constants listed next to task outputs travel in a task parameter, where nothing can escape them."""
     items = parts(value)
@@ -647,7 +647,6 @@ def _step_inert(text: str) -> bool:
     return "$(" not in text and "$$" not in text
 
 
-
 def _is_result(value: Value | None) -> bool:
     """Task results only (arrays, nested lists, alternatives of them): what a pipeline result can read."""
     if isinstance(value, OneOf):
@@ -657,6 +656,3 @@ def _is_result(value: Value | None) -> bool:
     if isinstance(value, Listed):
         return all(isinstance(item, (Output, Listed)) and _is_result(item) for item in value.items)
     return isinstance(value, Output)
-
-
-

@@ -12,12 +12,14 @@ values arrive as task parameters.
 
 A list Tekton holds as an array (the gathered results of a matrix, or STRING outputs of an unrolled loop)
 can only reach a container as one argv entry per item (``$(params.x[*])``). Such an input is passed as
-``--list NAME TYPE COUNT ITEM...`` (TYPE: the items' parameter type, or ARTIFACT for references; COUNT
-from ``$(tasks.t.matrix.r.length)``): an addition to the launcher contract (docs/task-spec.md).
+``--list=NAME=TYPE=COUNT ITEM...`` (TYPE: the items' parameter type, or ARTIFACT for references; COUNT
+from ``$(tasks.t.matrix.r.length)``; then COUNT argv entries): an addition to the launcher contract
+(docs/task-spec.md).
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
@@ -60,64 +62,49 @@ class PipelineTaskRenderer:
         self.static = all(dim.items is not None for dim in flat.dims)
 
     def render(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        flat = self.flat
-        executor = flat.component.executor
+        executor = self.flat.component.executor
         assert isinstance(executor, ContainerExecutor)
         self.declare(PIPELINE_ROOT, exprs.param(PIPELINE_ROOT))
-        path_arg = self.path_arg()
-        args = self.launcher_args(path_arg)
-        main: dict[str, Any] = {
-            "name": "main",
-            "image": executor.image,
-            "command": [LAUNCHER_BIN],
-            "args": args,
-            "env": self.env(executor),
-            "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR},
-                             {"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR}],
-        }
-        resources = _resources(executor)
-        if resources:
-            main["computeResources"] = resources
-        task_parts = TaskParts(main, [{"name": LAUNCHER_VOLUME, "emptyDir": {}}, {"name": OUTPUTS_VOLUME, "emptyDir": {}}])
-        task_parts.metadata["annotations"] = {f"{ANNOTATION_PREFIX}/task-path": _path_text(flat, {}),
-                                              f"{ANNOTATION_PREFIX}/component": flat.component.name}
-        apply(flat.component.platform, task_parts,
-              OptionValues(self.option_text, self.option_json, self.option_claim),
-              self.context.plan.pipeline_config is not None and self.context.plan.pipeline_config.workspace is not None)
+        main = self.main_step(executor)
+        parts = TaskParts(main, [{"name": LAUNCHER_VOLUME, "emptyDir": {}}, {"name": OUTPUTS_VOLUME, "emptyDir": {}}])
+        parts.metadata["annotations"] = {f"{ANNOTATION_PREFIX}/task-path": _path_text(self.flat, {}),
+                                         f"{ANNOTATION_PREFIX}/component": self.flat.component.name}
+        config = self.context.plan.pipeline_config
+        apply(self.flat.component.platform, parts, OptionValues(self.option_text, self.option_json, self.option_claim),
+              workspace=config is not None and config.workspace is not None)
         if self.dollar:
-            main["env"].insert(0, {"name": exprs.DOLLAR_ENV, "value": "$"})
-        results, copy_args = self.results()
-        steps = [self.install_step()] + task_parts.steps_before + [main]
-        if copy_args:
-            steps.append({"name": "kfp-results", "image": self.context.options.launcher_image,
-                          "command": ["sh", "-c", COPY_SCRIPT, "kfp-results", *copy_args],
-                          "volumeMounts": [{"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR}]})
-        task_spec_body: dict[str, Any] = {"metadata": task_parts.metadata, "params": self.declared}
+            main["env"].insert(0, _dollar_env())
+        results, copy_step = self.results()
+        embedded: dict[str, Any] = {"metadata": parts.metadata, "params": self.declared}
         if results:
-            task_spec_body["results"] = results
-        task_spec_body["steps"] = steps
-        if task_parts.sidecars:
-            task_spec_body["sidecars"] = task_parts.sidecars
-        task_spec_body["volumes"] = task_parts.volumes
-        if task_parts.workspaces:
-            task_spec_body["workspaces"] = task_parts.workspaces
-        pipeline_task: dict[str, Any] = {"name": self.name, "params": self.params}
+            embedded["results"] = results
+        embedded["steps"] = [self.install_step(), *parts.steps_before, main, *([copy_step] if copy_step else [])]
+        if parts.sidecars:
+            embedded["sidecars"] = parts.sidecars
+        embedded["volumes"] = parts.volumes
+        if parts.workspaces:
+            embedded["workspaces"] = parts.workspaces
+        run_spec = {"pipelineTaskName": self.name, "podTemplate": parts.pod} if parts.pod else None
+        return self.pipeline_task(parts, embedded), run_spec
+
+    def pipeline_task(self, parts: TaskParts, embedded: dict[str, Any]) -> dict[str, Any]:
+        flat = self.flat
+        task: dict[str, Any] = {"name": self.name, "params": self.params}
         matrix = self.matrix()
         if matrix:
-            pipeline_task["matrix"] = matrix
+            task["matrix"] = matrix
         if self.run_after:
-            pipeline_task["runAfter"] = self.run_after
+            task["runAfter"] = self.run_after
         if flat.guards:
-            pipeline_task["when"] = [self.when(guard) for guard in flat.guards]
+            task["when"] = [self.when(guard) for guard in flat.guards]
         if flat.task.retry is not None:
-            pipeline_task["retries"] = flat.task.retry.max_retries
-        if task_parts.timeout:
-            pipeline_task["timeout"] = task_parts.timeout
-        if task_parts.bindings:
-            pipeline_task["workspaces"] = task_parts.bindings
-        pipeline_task["taskSpec"] = task_spec_body
-        run_spec = {"pipelineTaskName": self.name, "podTemplate": task_parts.pod} if task_parts.pod else None
-        return pipeline_task, run_spec
+            task["retries"] = flat.task.retry.max_retries
+        if parts.timeout:
+            task["timeout"] = parts.timeout
+        if parts.bindings:
+            task["workspaces"] = parts.bindings
+        task["taskSpec"] = embedded
+        return task
 
     # -- the launcher -----------------------------------------------------------------------
 
@@ -126,18 +113,34 @@ class PipelineTaskRenderer:
                 "command": ["cp", LAUNCHER_IN_IMAGE, LAUNCHER_BIN],
                 "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR}]}
 
+    def main_step(self, executor: ContainerExecutor) -> dict[str, Any]:
+        step: dict[str, Any] = {
+            "name": "main",
+            "image": executor.image,
+            "command": [LAUNCHER_BIN],
+            "args": self.launcher_args(self.path_arg()),
+            "env": self.env(executor),
+            "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR},
+                             {"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR}],
+        }
+        resources = _resources(executor)
+        if resources:
+            step["computeResources"] = resources
+        return step
+
     def launcher_args(self, path_arg: str) -> list[str]:
+        """The Argo target's argv (one ``--name=value`` entry per option), with Tekton's variables."""
         flat = self.flat
         root = exprs.param(PIPELINE_ROOT)
         args = [
-            "--spec", exprs.json_text(task_spec(flat.component)),
-            "--run-id", exprs.RUN_UID,
-            "--job-name", exprs.RUN_NAME,
-            "--task-path", path_arg,
-            "--pipeline-root", root,
-            "--output-root", "/".join([root, exprs.RUN_UID, path_arg, exprs.POD_UNIQUE]),
-            "--outputs-dir", OUTPUTS_DIR,
-            "--records", "/".join([root, exprs.RUN_UID, ".records"]),
+            f"--spec={exprs.json_text(task_spec(flat.component))}",
+            f"--run-id={exprs.RUN_UID}",
+            f"--job-name={exprs.RUN_NAME}",
+            f"--task-path={path_arg}",
+            f"--pipeline-root={root}",
+            f"--output-root={'/'.join([root, exprs.RUN_UID, path_arg, exprs.POD_UNIQUE])}",
+            f"--outputs-dir={OUTPUTS_DIR}",
+            f"--records={'/'.join([root, exprs.RUN_UID, '.records'])}",
         ]
         inputs = flat.component.inputs
         for name in sorted(flat.params):
@@ -148,10 +151,10 @@ class PipelineTaskRenderer:
         return args
 
     def input_args(self, flag: str, name: str, value: Value, kind: ParamType | None) -> list[str]:
-        """``FLAG NAME=VALUE``, or ``--list NAME TYPE COUNT ITEM...`` for a list Tekton holds as an array."""
+        """``FLAG=NAME=VALUE``, or ``--list=NAME=TYPE=COUNT ITEM...`` for a list Tekton holds as an array."""
         if isinstance(value, Gathered) or (isinstance(value, Listed) and not json_list(value, self.context.flat.tasks)):
             return self.list_args(name, value)
-        return [flag, self.literal(f"{name}=") + self.arg(value, kind, name)]
+        return [self.literal(f"{flag}={name}=") + self.arg(value, kind, name)]
 
     def list_args(self, name: str, value: Gathered | Listed) -> list[str]:
         """A list input item by item: an array task parameter expands to one argv entry per item."""
@@ -168,7 +171,7 @@ class PipelineTaskRenderer:
         else:
             self.params.append({"name": array, "value": [self.context.variable(item) for item in outputs]})
             count = str(len(outputs))
-        return ["--list", self.literal(name), item_type, count, exprs.param_items(array)]
+        return [self.literal(f"--list={name}={item_type}=") + count, exprs.param_items(array)]
 
     def env(self, executor: ContainerExecutor) -> list[dict[str, Any]]:
         env: list[dict[str, Any]] = [{"name": "KFP_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
@@ -190,14 +193,24 @@ class PipelineTaskRenderer:
             return exprs.param(TASK_PATH_PARAM)
         return self.literal(_path_text(self.flat, {}))
 
-    def results(self) -> tuple[list[dict[str, Any]], list[str]]:
+    def results(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The results other tasks read, and the step that copies them from ``--outputs-dir``."""
         declared: list[dict[str, Any]] = []
-        copy_args: list[str] = []
+        copies: list[str] = []
+        dollar = False
         for (output, artifact, array), name in self.context.results.get(self.flat.id, {}).items():
             declared.append({"name": name, **({"type": "array"} if array else {})})
-            source = f"{OUTPUTS_DIR}/{'artifacts' if artifact else 'parameters'}/{output}"
-            copy_args += [self.literal(source), exprs.result_path(name)]
-        return declared, copy_args
+            source, escaped = exprs.step_text(f"{OUTPUTS_DIR}/{'artifacts' if artifact else 'parameters'}/{output}")
+            dollar |= escaped
+            copies += [source, exprs.result_path(name)]
+        if not copies:
+            return declared, None
+        step: dict[str, Any] = {"name": "kfp-results", "image": self.context.options.launcher_image,
+                                "command": ["sh", "-c", COPY_SCRIPT, "kfp-results", *copies],
+                                "volumeMounts": [{"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR}]}
+        if dollar:
+            step["env"] = [_dollar_env()]
+        return declared, step
 
     # -- values -----------------------------------------------------------------------------
 
@@ -258,7 +271,7 @@ class PipelineTaskRenderer:
 
     def option_json(self, ref: ParamRef) -> Any:
         value = self.flat.platform.get(id(ref))
-        return value.value if isinstance(value, Const) else None
+        return copy.deepcopy(value.value) if isinstance(value, Const) else None
 
     def option_claim(self, ref: ParamRef) -> str | None:
         value = self.flat.platform.get(id(ref))
@@ -312,6 +325,11 @@ class PipelineTaskRenderer:
 
     def guard_text(self, piece: Value | str) -> str:
         return piece if isinstance(piece, str) else self.context.variable(piece)
+
+
+def _dollar_env() -> dict[str, str]:
+    """``KFP_DOLLAR=$``: the kubelet turns ``$(KFP_DOLLAR)`` in escaped text back into ``$``."""
+    return {"name": exprs.DOLLAR_ENV, "value": "$"}
 
 
 def _path_text(flat: FlatTask, indices: dict[int, int]) -> str:
