@@ -69,7 +69,7 @@ def test_condition_is_an_expression_over_variables(tmp_path: Path) -> None:
     assert expression_literals(body)[-1] == HOSTILE
 
 
-def test_hostile_constant_reaches_the_task_as_data(tmp_path: Path) -> None:
+def test_hostile_constant_is_an_escaped_expression_literal(tmp_path: Path) -> None:
     argument = next(a for a in dag_tasks(compile_spec(echo_pipeline(value=HOSTILE), tmp_path))["consume"]
                     ["arguments"]["parameters"] if a["name"] == "text")
     value = argument["value"]
