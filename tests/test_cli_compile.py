@@ -61,8 +61,11 @@ def test_options_from_flags_and_environment(tmp_path: Path, monkeypatch: pytest.
     assert template["initContainers"][0]["image"] == "registry.local/launcher:1"
     env = {e["name"]: e for e in template["container"]["env"]}
     assert env["KFP_S3_ENDPOINT"]["value"] == "http://minio:9000"
-    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "s3-creds"
-    assert "s3-creds" in target.read_text() and "secretkey" in target.read_text()
+    assert env["KFP_S3_CREDENTIALS_DIR"]["value"] == "/kfp-store-credentials"
+    credentials = next(v for v in template["volumes"] if "secret" in v)
+    assert credentials["secret"]["secretName"] == "s3-creds"
+    assert {i["path"] for i in credentials["secret"]["items"]} == {"accesskey", "secretkey"}
+    assert not any(e.get("valueFrom", {}).get("secretKeyRef") for e in env.values())
 
 
 @pytest.mark.parametrize("path", sorted(INVALID.iterdir()), ids=lambda p: p.name)

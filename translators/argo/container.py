@@ -16,6 +16,8 @@ LAUNCHER_DIR = "/kfp"
 LAUNCHER_BIN = f"{LAUNCHER_DIR}/kfp-launcher"
 OUTPUTS_DIR = f"{LAUNCHER_DIR}/outputs"
 LAUNCHER_IN_IMAGE = "/usr/local/bin/kfp-launcher"
+CREDENTIALS_VOLUME = "kfp-store-credentials"
+CREDENTIALS_DIR = "/kfp-store-credentials"
 ANNOTATION_PREFIX = "kfp-driver.io"
 
 
@@ -91,6 +93,7 @@ class ContainerTemplates:
         template["container"] = container
         if retry is not None:
             template["retryStrategy"] = _retry_strategy(retry)
+        self.store_credentials(template)
         self.platform.apply(template, component)
         return template
 
@@ -102,10 +105,20 @@ class ContainerTemplates:
         if store.region:
             env.append({"name": "AWS_REGION", "value": store.region})
         if store.secret:
-            for var, key in (("AWS_ACCESS_KEY_ID", store.access_key_key), ("AWS_SECRET_ACCESS_KEY", store.secret_key_key)):
-                env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": store.secret, "key": key}}})
+            env.append({"name": "KFP_S3_CREDENTIALS_DIR", "value": CREDENTIALS_DIR})
         env += [{"name": key, "value": value} for key, value in executor.env.items()]
         return env
+
+    def store_credentials(self, template: dict[str, Any]) -> None:
+        """Store credentials as files from the secret, not env vars: Kubernetes expands ``$(VAR)`` in container
+        args, so a credential in the env could be pulled into a user value that happens to name it."""
+        store = self.options.store
+        if not store.secret:
+            return
+        items = [{"key": store.access_key_key, "path": "accesskey"}, {"key": store.secret_key_key, "path": "secretkey"}]
+        template["volumes"].append({"name": CREDENTIALS_VOLUME, "secret": {"secretName": store.secret, "items": items}})
+        template["container"]["volumeMounts"].append(
+            {"name": CREDENTIALS_VOLUME, "mountPath": CREDENTIALS_DIR, "readOnly": True})
 
     def platform_arguments(self, template_name: str, resolve: Callable[[Binding], Any]) -> list[dict[str, str]]:
         """Per-task values the template's platform options read (secret names from parameters, ...)."""
