@@ -12,7 +12,6 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from driver.plan.conditions import ConditionError, evaluate

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from driver.plan.model import Binding, Component, ContainerExecutor, Plan, Retry
 from driver.plan.taskspec import task_spec
 from translators.argo import exprs
+from translators.kubernetes import container_resources
 from translators.argo.platform import PlatformFields
 from translators.options import CompileOptions
 
@@ -65,7 +66,7 @@ class ContainerTemplates:
             "env": self.env(executor),
             "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR}],
         }
-        resources = _resources(executor)
+        resources = container_resources(executor)
         if resources:
             container["resources"] = resources
         inputs = [{"name": TASK_PATH_PARAM}] + [{"name": n} for n in sorted(parameters | artifacts)]
@@ -176,20 +177,6 @@ class ContainerTemplates:
         if outputs:
             template["outputs"] = {"parameters": outputs}
         return template
-
-
-def _resources(executor: ContainerExecutor) -> dict[str, Any]:
-    r = executor.resources
-    requests = {k: v for k, v in (("cpu", r.cpu_request), ("memory", r.memory_request)) if v}
-    limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
-    if r.accelerator_type and r.accelerator_count:
-        limits[r.accelerator_type] = r.accelerator_count
-    result: dict[str, Any] = {}
-    if requests:
-        result["requests"] = requests
-    if limits:
-        result["limits"] = limits
-    return result
 
 
 def _retry_strategy(retry: Retry) -> dict[str, Any]:

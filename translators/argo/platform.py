@@ -14,6 +14,7 @@ from typing import Any, Callable
 from driver.plan.model import Binding, Component, Constant, ParentInput, Plan, TaskOutput
 from driver.platform import ExecutorPlatform, ParamRef
 from translators.argo import exprs
+from translators.kubernetes import static_affinity
 
 WORKSPACE_VOLUME = "kfp-workspace"
 WORKSPACE_PATH = "/kfp-workspace"
@@ -194,41 +195,10 @@ def _scheduling(options: ExecutorPlatform, template: dict[str, Any], collected: 
                                               ("tolerationSeconds", toleration.toleration_seconds)) if v})
     if tolerations:
         template["tolerations"] = tolerations
-    required, preferred = [], []
+    affinity = static_affinity(options)
     for term in options.node_affinity:
         if term.node_affinity_json is not None:
             collected.patch["affinity"] = "{" + f'"nodeAffinity": {collected.json_value(term.node_affinity_json)}' + "}"
-            continue
-        selector_term = {k: v for k, v in (("matchExpressions", [_requirement(r) for r in term.match_expressions]),
-                                           ("matchFields", [_requirement(r) for r in term.match_fields])) if v}
-        if term.weight is not None:
-            preferred.append({"weight": term.weight, "preference": selector_term})
-        else:
-            required.append(selector_term)
-    affinity: dict[str, Any] = {}
-    if required or preferred:
-        node: dict[str, Any] = {}
-        if required:
-            node["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": required}
-        if preferred:
-            node["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
-        affinity["nodeAffinity"] = node
-    for term in options.pod_affinity:
-        kind = "podAntiAffinity" if term.anti else "podAffinity"
-        selector_body: dict[str, Any] = {}
-        if term.match_pod_labels:
-            selector_body["matchLabels"] = dict(term.match_pod_labels)
-        if term.match_pod_expressions:
-            selector_body["matchExpressions"] = [_requirement(r) for r in term.match_pod_expressions]
-        pod_term: dict[str, Any] = {"labelSelector": selector_body, "topologyKey": term.topology_key}
-        if term.namespaces:
-            pod_term["namespaces"] = list(term.namespaces)
-        bucket = affinity.setdefault(kind, {})
-        if term.weight is not None:
-            bucket.setdefault("preferredDuringSchedulingIgnoredDuringExecution", []).append(
-                {"weight": term.weight, "podAffinityTerm": pod_term})
-        else:
-            bucket.setdefault("requiredDuringSchedulingIgnoredDuringExecution", []).append(pod_term)
     if affinity:
         template["affinity"] = affinity
 
@@ -264,10 +234,3 @@ def _pod(options: ExecutorPlatform, template: dict[str, Any], container: dict[st
         if init.volume_mounts:
             spec["volumeMounts"] = [{"name": m.volume_name, "mountPath": m.mount_path} for m in init.volume_mounts]
         template["initContainers"].append(spec)
-
-
-def _requirement(requirement: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"key": requirement.key, "operator": requirement.operator}
-    if requirement.values:
-        body["values"] = list(requirement.values)
-    return body

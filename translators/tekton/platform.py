@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from driver.platform import ExecutorPlatform, ParamRef, PipelineConfig
+from translators.kubernetes import static_affinity
 
 WORKSPACE = "kfp-workspace"
 WORKSPACE_PATH = "/kfp-workspace"
@@ -167,43 +168,12 @@ def _scheduling(options: ExecutorPlatform, parts: TaskParts, values: OptionValue
 
 
 def _affinity(options: ExecutorPlatform, values: OptionValues) -> dict[str, Any]:
-    affinity: dict[str, Any] = {}
-    required, preferred = [], []
+    affinity = static_affinity(options)
     for term in options.node_affinity:
         if term.node_affinity_json is not None:
             body = values.json(term.node_affinity_json)
             if body:
                 affinity["nodeAffinity"] = body
-            continue
-        selector_term = {k: v for k, v in (("matchExpressions", [_requirement(r) for r in term.match_expressions]),
-                                           ("matchFields", [_requirement(r) for r in term.match_fields])) if v}
-        if term.weight is not None:
-            preferred.append({"weight": term.weight, "preference": selector_term})
-        else:
-            required.append(selector_term)
-    if required or preferred:
-        node: dict[str, Any] = {}
-        if required:
-            node["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": required}
-        if preferred:
-            node["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
-        affinity["nodeAffinity"] = node
-    for term in options.pod_affinity:
-        kind = "podAntiAffinity" if term.anti else "podAffinity"
-        selector_body: dict[str, Any] = {}
-        if term.match_pod_labels:
-            selector_body["matchLabels"] = dict(term.match_pod_labels)
-        if term.match_pod_expressions:
-            selector_body["matchExpressions"] = [_requirement(r) for r in term.match_pod_expressions]
-        pod_term: dict[str, Any] = {"labelSelector": selector_body, "topologyKey": term.topology_key}
-        if term.namespaces:
-            pod_term["namespaces"] = list(term.namespaces)
-        bucket = affinity.setdefault(kind, {})
-        if term.weight is not None:
-            bucket.setdefault("preferredDuringSchedulingIgnoredDuringExecution", []).append(
-                {"weight": term.weight, "podAffinityTerm": pod_term})
-        else:
-            bucket.setdefault("requiredDuringSchedulingIgnoredDuringExecution", []).append(pod_term)
     return affinity
 
 
@@ -237,10 +207,3 @@ def _pod(options: ExecutorPlatform, parts: TaskParts, values: OptionValues) -> N
                                                                ("limits", init.resources.limits)) if v}
         # an init container that keeps running (restartPolicy Always) is a sidecar; the others run first
         (parts.sidecars if init.restart_policy == "Always" else parts.steps_before).append(step)
-
-
-def _requirement(requirement: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"key": requirement.key, "operator": requirement.operator}
-    if requirement.values:
-        body["values"] = list(requirement.values)
-    return body

@@ -27,6 +27,7 @@ from driver.plan.model import ContainerExecutor, ParamType
 from driver.plan.taskspec import task_spec
 from driver.plan.values import encode_value
 from driver.platform import ParamRef
+from translators.kubernetes import container_resources
 from translators.tekton import exprs
 from translators.tekton.conditions import Guard, WhenIn
 from translators.tekton.context import PIPELINE_ROOT, TASK_PATH_PARAM, Context
@@ -123,7 +124,7 @@ class PipelineTaskRenderer:
             "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR},
                              {"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR}],
         }
-        resources = _resources(executor)
+        resources = container_resources(executor)
         if resources:
             step["computeResources"] = resources
         return step
@@ -346,17 +347,3 @@ def _path_text(flat: FlatTask, indices: dict[int, int]) -> str:
 
 def _output_type(flat: FlatTask, name: str) -> str:
     return flat.component.outputs.parameters[name].type.value
-
-
-def _resources(executor: ContainerExecutor) -> dict[str, Any]:
-    r = executor.resources
-    requests = {k: v for k, v in (("cpu", r.cpu_request), ("memory", r.memory_request)) if v}
-    limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
-    if r.accelerator_type and r.accelerator_count:
-        limits[r.accelerator_type] = r.accelerator_count
-    result: dict[str, Any] = {}
-    if requests:
-        result["requests"] = requests
-    if limits:
-        result["limits"] = limits
-    return result

@@ -1,0 +1,70 @@
+"""Kubernetes pod-spec fragments both targets write the same way (resources, affinity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driver.plan.model import ContainerExecutor
+from driver.platform import ExecutorPlatform
+
+
+def container_resources(executor: ContainerExecutor) -> dict[str, Any]:
+    """``resources`` of the task's container: requests, limits and the accelerator as a limit."""
+    r = executor.resources
+    requests = {k: v for k, v in (("cpu", r.cpu_request), ("memory", r.memory_request)) if v}
+    limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
+    if r.accelerator_type and r.accelerator_count:
+        limits[r.accelerator_type] = r.accelerator_count
+    result: dict[str, Any] = {}
+    if requests:
+        result["requests"] = requests
+    if limits:
+        result["limits"] = limits
+    return result
+
+
+def static_affinity(options: ExecutorPlatform) -> dict[str, Any]:
+    """Node and pod (anti-)affinity from the terms written in the IR; JSON-valued terms are the target's job."""
+    affinity: dict[str, Any] = {}
+    required, preferred = [], []
+    for term in options.node_affinity:
+        if term.node_affinity_json is not None:
+            continue
+        selector_term = {k: v for k, v in (("matchExpressions", [requirement(r) for r in term.match_expressions]),
+                                           ("matchFields", [requirement(r) for r in term.match_fields])) if v}
+        if term.weight is not None:
+            preferred.append({"weight": term.weight, "preference": selector_term})
+        else:
+            required.append(selector_term)
+    if required or preferred:
+        node: dict[str, Any] = {}
+        if required:
+            node["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": required}
+        if preferred:
+            node["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
+        affinity["nodeAffinity"] = node
+    for term in options.pod_affinity:
+        kind = "podAntiAffinity" if term.anti else "podAffinity"
+        selector_body: dict[str, Any] = {}
+        if term.match_pod_labels:
+            selector_body["matchLabels"] = dict(term.match_pod_labels)
+        if term.match_pod_expressions:
+            selector_body["matchExpressions"] = [requirement(r) for r in term.match_pod_expressions]
+        pod_term: dict[str, Any] = {"labelSelector": selector_body, "topologyKey": term.topology_key}
+        if term.namespaces:
+            pod_term["namespaces"] = list(term.namespaces)
+        bucket = affinity.setdefault(kind, {})
+        if term.weight is not None:
+            bucket.setdefault("preferredDuringSchedulingIgnoredDuringExecution", []).append(
+                {"weight": term.weight, "podAffinityTerm": pod_term})
+        else:
+            bucket.setdefault("requiredDuringSchedulingIgnoredDuringExecution", []).append(pod_term)
+    return affinity
+
+
+def requirement(item: Any) -> dict[str, Any]:
+    """A label/field selector requirement."""
+    body: dict[str, Any] = {"key": item.key, "operator": item.operator}
+    if item.values:
+        body["values"] = list(item.values)
+    return body
