@@ -24,7 +24,7 @@ from driver.errors import KfpDriverError
 DEFAULT_CACHE = Path(os.environ.get("KFP_DRIVER_CACHE", Path.home() / ".cache" / "kfp-driver"))
 
 
-class EnvironmentError_(KfpDriverError):
+class TaskEnvironmentError(KfpDriverError):
     """A task environment could not be built."""
 
     exit_code = 1
@@ -67,7 +67,7 @@ def _run(command: list[str], what: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise EnvironmentError_(f"could not {what}: {' | '.join(tail)}",
+        raise TaskEnvironmentError(f"could not {what}: {' | '.join(tail)}",
                                 hint="check network access to the package index and the package names")
 
 

@@ -97,14 +97,19 @@ class ArtifactRef:
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     name: str = ""
     schema_title: str = "system.Artifact"
+    details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Everything else the launcher reported (digest, size, the full type): passed on unchanged."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"uri": self.uri, "name": self.name, "metadata": self.metadata,
-                "type": {"schemaTitle": self.schema_title}}
+        reference = dict(self.details)
+        reference.update({"uri": self.uri, "name": self.name, "metadata": self.metadata})
+        reference["type"] = {**reference.get("type", {}), "schemaTitle": self.schema_title}
+        return reference
 
     @classmethod
     def from_json(cls, data: Any) -> "ArtifactRef":
         if isinstance(data, str):
             return cls(uri=data)
+        details = {k: v for k, v in data.items() if k not in ("uri", "name", "metadata")}
         return cls(uri=data.get("uri", ""), metadata=data.get("metadata") or {}, name=data.get("name", ""),
-                   schema_title=(data.get("type") or {}).get("schemaTitle", "system.Artifact"))
+                   schema_title=(data.get("type") or {}).get("schemaTitle", "system.Artifact"), details=details)
