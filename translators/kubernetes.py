@@ -68,3 +68,23 @@ def requirement(item: Any) -> dict[str, Any]:
     if item.values:
         body["values"] = list(item.values)
     return body
+
+
+def security_context(context: Any) -> dict[str, Any]:
+    """A container ``securityContext`` from the platform's run-as settings."""
+    return {k: v for k, v in (("runAsUser", context.run_as_user), ("runAsGroup", context.run_as_group),
+                              ("runAsNonRoot", context.run_as_non_root)) if v is not None}
+
+
+def init_container(init: Any) -> dict[str, Any]:
+    """A user init container's common fields (each target adds resources under its own key)."""
+    spec: dict[str, Any] = {"name": init.name, "image": init.image}
+    if init.command:
+        spec["command"] = list(init.command)
+    if init.args:
+        spec["args"] = list(init.args)
+    if init.env:
+        spec["env"] = [{"name": e.name, "value": e.value} for e in init.env]
+    if init.volume_mounts:
+        spec["volumeMounts"] = [{"name": m.volume_name, "mountPath": m.mount_path} for m in init.volume_mounts]
+    return spec

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from driver.plan.model import Binding, Component, Constant, ParentInput, Plan, TaskOutput
 from driver.platform import ExecutorPlatform, ParamRef
 from translators.argo import exprs
-from translators.kubernetes import static_affinity
+from translators.kubernetes import init_container, security_context, static_affinity
 
 WORKSPACE_VOLUME = "kfp-workspace"
 WORKSPACE_PATH = "/kfp-workspace"
@@ -217,20 +217,9 @@ def _pod(options: ExecutorPlatform, template: dict[str, Any], container: dict[st
         template["activeDeadlineSeconds"] = options.active_deadline_seconds
     if options.security_context is not None:
         context = options.security_context
-        container["securityContext"] = {k: v for k, v in (
-            ("runAsUser", context.run_as_user), ("runAsGroup", context.run_as_group),
-            ("runAsNonRoot", context.run_as_non_root)) if v is not None}
+        container["securityContext"] = security_context(context)
     if options.image_pull_secret:
         names = [collected.string_code(secret.secret_name) for secret in options.image_pull_secret]
         collected.patch["imagePullSecrets"] = "[" + ", ".join("{\"name\": " + n + "}" for n in names) + "]"
     for init in options.init_containers:
-        spec: dict[str, Any] = {"name": init.name, "image": init.image}
-        if init.command:
-            spec["command"] = list(init.command)
-        if init.args:
-            spec["args"] = list(init.args)
-        if init.env:
-            spec["env"] = [{"name": e.name, "value": e.value} for e in init.env]
-        if init.volume_mounts:
-            spec["volumeMounts"] = [{"name": m.volume_name, "mountPath": m.mount_path} for m in init.volume_mounts]
-        template["initContainers"].append(spec)
+        template["initContainers"].append(init_container(init))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from driver.platform import ExecutorPlatform, ParamRef, PipelineConfig
-from translators.kubernetes import static_affinity
+from translators.kubernetes import init_container, security_context, static_affinity
 
 WORKSPACE = "kfp-workspace"
 WORKSPACE_PATH = "/kfp-workspace"
@@ -189,19 +189,9 @@ def _pod(options: ExecutorPlatform, parts: TaskParts, values: OptionValues) -> N
         parts.timeout = f"{options.active_deadline_seconds}s"
     if options.security_context is not None:
         context = options.security_context
-        parts.main["securityContext"] = {k: v for k, v in (
-            ("runAsUser", context.run_as_user), ("runAsGroup", context.run_as_group),
-            ("runAsNonRoot", context.run_as_non_root)) if v is not None}
+        parts.main["securityContext"] = security_context(context)
     for init in options.init_containers:
-        step: dict[str, Any] = {"name": init.name, "image": init.image}
-        if init.command:
-            step["command"] = list(init.command)
-        if init.args:
-            step["args"] = list(init.args)
-        if init.env:
-            step["env"] = [{"name": e.name, "value": e.value} for e in init.env]
-        if init.volume_mounts:
-            step["volumeMounts"] = [{"name": m.volume_name, "mountPath": m.mount_path} for m in init.volume_mounts]
+        step = init_container(init)
         if init.resources is not None:
             step["computeResources"] = {k: dict(v) for k, v in (("requests", init.resources.requests),
                                                                ("limits", init.resources.limits)) if v}
