@@ -35,7 +35,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
-from driver.cli import K8S_OBJECT_LIMIT, render  # noqa: E402
+from driver.output import K8S_OBJECT_LIMIT, render  # noqa: E402
 from driver.plan import load_plan  # noqa: E402
 from translators.argo import compile_workflow  # noqa: E402
 from translators.options import CompileOptions  # noqa: E402

@@ -125,3 +125,11 @@ def raise_if_any(problems: list[KfpDriverError]) -> None:
         raise problems[0]
     if problems:
         raise ProblemList(problems)
+
+
+def report(error: KfpDriverError) -> None:
+    """Print every problem on its own stderr line, each starting with the program name."""
+    import sys
+
+    for line in str(error).splitlines():
+        print(f"kfp-driver: {line}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from driver.cli import render
+from driver.output import render
 from driver.plan import load_plan
 from tests.conftest import CORPUS, GOLDEN
 from tests.golden.cases import GOLDEN_CASES

@@ -1,0 +1,91 @@
+"""``kfp-driver compile``: IR files to Argo Workflows or Tekton PipelineRuns."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from driver.errors import KfpDriverError, UsageError, report
+from driver.output import check_size, render, write_text
+
+
+
+
+def register(commands: Any) -> None:
+    cmd = commands.add_parser("compile", help="IR -> Argo Workflow or Tekton PipelineRun",
+                              description="Compile KFP IR files to engine manifests.")
+    cmd.add_argument("ir", nargs="+", help="IR file(s) (YAML or JSON); '-' reads stdin")
+    cmd.add_argument("--target", choices=("argo", "tekton"), default="argo")
+    cmd.add_argument("-o", "--output", help="output file, or a directory when compiling several files")
+    cmd.add_argument("--format", choices=("yaml", "json"), help="default: json for *.json outputs, else yaml")
+    cmd.add_argument("--pipeline-root", help="artifact root URI (default: the IR's, else minio://mlpipeline/v2/artifacts)")
+    cmd.add_argument("--launcher-image", help="image the launcher is copied from (env KFP_DRIVER_LAUNCHER_IMAGE)")
+    cmd.add_argument("--service-account", help="service account for task pods")
+    cmd.add_argument("--namespace", help="namespace to put in the manifest")
+    cmd.add_argument("--store-endpoint", help="S3-compatible endpoint URL for task pods")
+    cmd.add_argument("--store-region", help="object store region")
+    cmd.add_argument("--store-secret", help="Secret with keys accesskey/secretkey for the object store")
+    cmd.add_argument("--workflow-template", action="store_true", help="Argo: emit a WorkflowTemplate")
+    cmd.add_argument("--separate-pipeline", action="store_true", help="Tekton: emit a Pipeline and a PipelineRun")
+    cmd.set_defaults(handler=_compile)
+
+
+def _compile_options(args: argparse.Namespace):
+    import dataclasses
+
+    from translators.options import CompileOptions, StoreOptions
+
+    options = CompileOptions.from_env(
+        pipeline_root=args.pipeline_root,
+        launcher_image=args.launcher_image,
+        service_account=args.service_account,
+        namespace=args.namespace,
+        workflow_template=args.workflow_template,
+        separate_pipeline=args.separate_pipeline,
+    )
+    store = options.store
+    store = StoreOptions(
+        endpoint=args.store_endpoint or store.endpoint,
+        region=args.store_region or store.region,
+        secret=args.store_secret or store.secret,
+    )
+    return dataclasses.replace(options, store=store)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from driver.plan import load_plan
+    from translators import compiler_for
+
+    compile_one = compiler_for(args.target)
+    options = _compile_options(args)
+    many = len(args.ir) > 1
+    if many and not args.output:
+        raise UsageError("several IR files need -o DIR", hint="give an output directory")
+    if many and "-" in args.ir:
+        raise UsageError("stdin ('-') can only be compiled alone")
+    out_dir = Path(args.output) if many else None
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UsageError(f"{out_dir} is not a directory", hint="give a directory for several IR files")
+        out_dir.mkdir(parents=True, exist_ok=True)
+    problems: list[KfpDriverError] = []
+    for source in args.ir:
+        try:
+            manifest = compile_one(load_plan(source), options)
+            if out_dir is not None:
+                fmt = args.format or "yaml"
+                target = out_dir / f"{Path(source).stem}.{fmt}"
+            else:
+                target = Path(args.output) if args.output else None
+                fmt = args.format or ("json" if target is not None and target.suffix == ".json" else "yaml")
+            text = render(manifest, fmt)
+            check_size(text, source)
+            write_text(text, target)
+        except KfpDriverError as error:
+            if not many:
+                raise
+            problems.append(error)
+    for error in problems:
+        report(error)
+    return 2 if problems else 0
