@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from driver.engines import ENGINES
 from driver.errors import UsageError
 
 
@@ -24,7 +25,8 @@ def register(commands: Any) -> None:
     cmd.add_argument("--parallelism", type=int, help="concurrent tasks (default: number of CPUs)")
     cmd.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
     cmd.add_argument("--pipeline-root", help="artifact root (default: WORKDIR/artifacts; s3://... for a store)")
-    cmd.add_argument("--engine", choices=("local",), default="local", help="execution engine")
+    cmd.add_argument("--engine", choices=ENGINES, default="local",
+                     help="local (default), or the Argo/Tekton controller code through the harness under hack/")
     cmd.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     cmd.add_argument("--quiet", action="store_true", help="do not echo task logs (they stay in WORKDIR)")
     cmd.set_defaults(handler=_run)
@@ -50,7 +52,12 @@ def _run(args: argparse.Namespace) -> int:
         pipeline_root=args.pipeline_root or "",
         stream_logs=not (args.json or args.quiet),
     )
-    result = LocalRunner(plan, options, Progress(enabled=not args.json)).run(parameters)
+    if args.engine == "local":
+        result = LocalRunner(plan, options, Progress(enabled=not args.json)).run(parameters)
+    else:
+        from driver.engines import run_on_engine
+
+        result = run_on_engine(args.engine, plan, parameters, options)
     if args.json:
         print(json.dumps(result.summary(), indent=1, ensure_ascii=False))
     else:
