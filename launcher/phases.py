@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from launcher import cache, values
+from launcher import cache, values, wire
 from launcher.context import Context, InputArtifact, OutputArtifact
 from launcher.errors import LauncherError, NotFound, RecordError, SpecError
 from launcher.invocation import command_line
@@ -65,7 +65,8 @@ def finish(ctx: Context) -> int:
                 record = build_record(ctx)
     if succeeded:
         try:
-            publish_outputs(ctx.options.outputs_dir, ctx.spec, ctx.output_values, ctx.published_refs)
+            publish_outputs(ctx.options.outputs_dir, ctx.spec, ctx.output_values, ctx.published_refs,
+                            ctx.options.escape_tags)
         except OSError as error:
             ctx.say(f"cannot write the outputs to {ctx.options.outputs_dir}: {error.strerror or error}")
             return 1
@@ -97,7 +98,7 @@ def resolve(ctx: Context) -> None:
     for name, declared in spec.input_params.items():
         if name in options.params:
             try:
-                ctx.params[name] = values.decode(options.params[name], declared.type)
+                ctx.params[name] = _decode_input(options.params[name], declared.type, options.escape_tags)
             except values.TypeMismatch as error:
                 raise SpecError(f"input parameter {name!r}: {error}") from None
         elif declared.has_default and declared.default is not None:
@@ -107,6 +108,8 @@ def resolve(ctx: Context) -> None:
     for name, declared in spec.input_artifacts.items():
         if name in options.artifacts:
             refs = _references(options.artifacts[name], name, declared.is_list)
+            if options.escape_tags:
+                refs = [wire.unescape_tree(ref) for ref in refs]
             ctx.inputs[name] = [_input(ctx, name, ref, declared.schema_title, declared.schema_version) for ref in refs]
         elif not declared.optional:
             raise SpecError(f"input artifact {name!r} is required but was not passed")
@@ -125,6 +128,14 @@ def resolve(ctx: Context) -> None:
             local, executor_uri = _mount_path(ctx, uri)
         ctx.outputs[name] = OutputArtifact(name, uri, declared.schema_title, declared.schema_version,
                                            declared.is_list, local, executor_uri)
+
+
+def _decode_input(text: str, kind: str, escaped: bool) -> Any:
+    """A ``--param`` value typed; tag-escaped text (``launcher.wire``) decoded first when ``escaped``."""
+    if not escaped:
+        return values.decode(text, kind)
+    value = values.decode(wire.unescape_text(text), kind)
+    return value if kind == values.STRING else wire.unescape_tree(value)
 
 
 def _references(text: str, name: str, is_list: bool) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from driver.plan import load_plan
+from launcher import wire
 from tests import irbuild as ir
 from tests.conftest import CORPUS
 from translators.argo import compile_workflow
@@ -69,12 +70,24 @@ def test_condition_is_an_expression_over_variables(tmp_path: Path) -> None:
     assert expression_literals(body)[-1] == HOSTILE
 
 
-def test_hostile_constant_is_an_escaped_expression_literal(tmp_path: Path) -> None:
-    argument = next(a for a in dag_tasks(compile_spec(echo_pipeline(value=HOSTILE), tmp_path))["consume"]
-                    ["arguments"]["parameters"] if a["name"] == "text")
-    value = argument["value"]
-    assert value.startswith("{{=") and value.count("{{") == 1 and value.endswith("}}")
-    assert expression_literals(value[3:-2]) == [HOSTILE]
+def test_hostile_constant_travels_tag_escaped(tmp_path: Path) -> None:
+    """Argo re-substitutes tags found inside values, so a constant holding ``{{`` is escaped (launcher/wire.py)
+    and every launcher is told to decode its inputs and escape its outputs."""
+    manifest = compile_spec(echo_pipeline(value=HOSTILE), tmp_path)
+    argument = next(a for a in dag_tasks(manifest)["consume"]["arguments"]["parameters"] if a["name"] == "text")
+    assert argument["value"].startswith(wire.PREFIX) and "{{" not in argument["value"]
+    assert wire.unescape_text(argument["value"]) == HOSTILE
+    assert all("--escape-tags" in t["container"]["args"] for t in manifest["spec"]["templates"] if "container" in t)
+
+
+def test_condition_decodes_escaped_values_only_where_it_matters(tmp_path: Path) -> None:
+    ref = "inputs.parameter_values['pipelinechannel--produce-Output']"
+    decoded = compile_spec(echo_pipeline(condition=f"{ref} == '{{{{x}}}}'"), tmp_path)
+    body = dag_tasks(decoded)["consume"]["when"][3:-2]
+    assert f'hasPrefix(tasks["produce"].outputs.parameters["Output"], "{wire.PREFIX}")' in body
+    assert "sprig.b64dec(trimPrefix(" in body
+    plain = compile_spec(echo_pipeline(condition=f"{ref} == 'x'"), tmp_path)
+    assert dag_tasks(plain)["consume"]["when"] == '{{=(tasks["produce"].outputs.parameters["Output"] == "x")}}'
 
 
 def test_plain_constant_stays_readable(tmp_path: Path) -> None:

@@ -197,3 +197,29 @@ def test_bad_spec_and_usage(tmp_path):
     usage = subprocess.run([sys.executable, "-m", "launcher", "--run-id", "x"], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(REPO)})
     assert usage.returncode == 2 and "required" in usage.stderr
+
+
+TAG = "{{workflow.name}} {{=sprig.upper('x')}}"
+PASS_SPEC = container_spec(
+    ["sh", "-c", 'printf "%s" "$0" > "$1"; printf "%s" "$2" > "$3"'],
+    [ph("inputValue", "text"), ph("outputParameterFile", "text_out"),
+     ph("inputValue", "items"), ph("outputParameterFile", "items_out")],
+    inputs={"parameters": {"text": {"type": "STRING"}, "items": {"type": "LIST"}}},
+    outputs={"parameters": {"text_out": {"type": "STRING"}, "items_out": {"type": "LIST"}}})
+
+
+def test_escape_tags_decodes_inputs_and_escapes_outputs(tmp_path):
+    """Argo's channel (launcher/wire.py): the command sees the original text; Argo sees no ``{{``."""
+    from launcher import wire
+
+    items = [TAG, {"k": TAG}, 3]
+    result = launch(PASS_SPEC, tmp_path, extra=[
+        "--escape-tags", "--param", f"text={wire.escape_text(TAG)}",
+        "--param", f"items={json.dumps(wire.escape_tree(items))}"])
+    assert result.code == 0, result.stderr
+    text_out, items_out = result.param("text_out"), result.param("items_out")
+    assert "{{" not in text_out and "{{" not in items_out
+    assert wire.unescape_text(text_out) == TAG
+    assert wire.unescape_tree(json.loads(items_out)) == items
+    plain = launch(PASS_SPEC, tmp_path / "plain", extra=["--param", f"text={TAG}", "--param", "items=[]"])
+    assert plain.param("text_out") == TAG  # without the flag nothing is escaped

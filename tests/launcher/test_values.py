@@ -38,3 +38,15 @@ def test_decode_rejects(text, kind):
 def test_encode_round_trips(value, kind, text):
     assert values.encode(value, kind) == text
     assert values.decode(text, kind) == value
+
+
+def test_wire_escaping_round_trips_and_leaves_plain_text_alone():
+    from launcher import wire
+
+    for text in ("plain", "", "{{x}}", "a{{", wire.PREFIX + "abc", "ü🙂{{=1}}\n"):
+        assert wire.unescape_text(wire.escape_text(text)) == text
+        assert "{{" not in wire.escape_text(text)
+    assert wire.escape_text("plain $(x) `y` }}") == "plain $(x) `y` }}"
+    tree = {"{{k}}": ["{{v}}", 1, None, {"n": "ok"}]}
+    assert wire.unescape_tree(wire.escape_tree(tree)) == tree
+    assert wire.unescape_text(wire.PREFIX + "not base64!") == wire.PREFIX + "not base64!"

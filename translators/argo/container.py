@@ -54,6 +54,7 @@ class ContainerTemplates:
             f"--output-root={output_root}",
             f"--outputs-dir={OUTPUTS_DIR}",
             f"--records={records}",
+            "--escape-tags",  # values on Argo's channel are tag-escaped (launcher/wire.py)
         ]
         args += [f"--param={name}={exprs.input_param(name)}" for name in sorted(parameters)]
         args += [f"--artifact={name}={exprs.input_param(name)}" for name in sorted(artifacts)]

@@ -12,6 +12,8 @@ from typing import Any
 
 from driver.plan.conditions import BinOp, Call, Expr, ListLit, Lit, Neg, Not, Ref
 from driver.plan.model import ParamType
+from driver.plan.values import encode_value
+from launcher.wire import PREFIX, escape_tree, needs_escape
 
 RUN_ID = "{{workflow.uid}}"
 RUN_NAME = "{{workflow.name}}"
@@ -50,9 +52,10 @@ def expression(code: str) -> str:
     return "{{=" + code + "}}"
 
 
-def is_tag_free(text: str) -> bool:
-    """True when Argo will not see a template tag in ``text``."""
-    return "{{" not in text
+def argument_value(value: Any, kind: ParamType) -> str:
+    """A parameter value as it travels between Argo tasks: string leaves holding ``{{`` escaped
+    (``launcher.wire``) so that Argo's repeated substitution passes leave it alone."""
+    return encode_value(escape_tree(value), kind)
 
 
 def json_without_tags(value: Any) -> str:
@@ -110,6 +113,19 @@ def _escape_char(ch: str) -> str:
     return ch
 
 
+def unescaped(code: str) -> str:
+    """The original text of a tag-escaped value (``launcher.wire``) inside an expression."""
+    prefix = literal(PREFIX)
+    return f"(hasPrefix({code}, {prefix}) ? sprig.b64dec(trimPrefix({code}, {prefix})) : {code})"
+
+
+def escaped(code: str) -> str:
+    """``code``'s string escaped the way the launcher escapes outputs, for values built by an expression."""
+    prefix = literal(PREFIX)
+    return (f"((({code}) contains {literal('{{')} || hasPrefix({code}, {prefix})) ? "
+            f"{prefix} + sprig.b64enc({code}) : ({code}))")
+
+
 def json_field(variable: str, fields: tuple[str, ...], as_json: bool) -> str:
     """A field of a JSON value held in a string variable (``parameterExpressionSelector``)."""
     path = "$" + "".join(f"[{_jsonpath_key(name)}]" for name in fields)
@@ -126,10 +142,15 @@ def _jsonpath_key(name: str) -> str:
 
 
 class ConditionRenderer:
-    """Renders a plan condition as an Argo expression; ``resolve`` maps input names to variables."""
+    """Renders a plan condition as an Argo expression; ``resolve`` maps input names to variables.
+
+    String values arrive tag-escaped (``launcher.wire``) and are decoded before use, except where a
+    value is only compared for (in)equality with a literal that escaping leaves unchanged: there the
+    escaped and the original value give the same answer, and the expression stays readable.
+    """
 
     def __init__(self, resolve, types: dict[str, ParamType]) -> None:
-        self.resolve = resolve  # name -> (expression fragment for the string value) or a Python constant
+        self.resolve = resolve  # name -> expression fragment for the value as Argo holds it
         self.types = types
 
     def render(self, expr: Expr) -> str:
@@ -149,11 +170,23 @@ class ConditionRenderer:
         if isinstance(expr, Call):
             return self._call(expr)
         assert isinstance(expr, BinOp)
+        if expr.op in ("==", "!=") and self._plain_string_comparison(expr):
+            left, right = (self._raw(side) for side in (expr.left, expr.right))
+            return f"({left} {expr.op} {right})"
         left, right = self._code(expr.left), self._code(expr.right)
         if expr.op in ("==", "!=") and (self._numeric(expr.left) or self._numeric(expr.right)):
             left, right = self._as_float(expr.left, left), self._as_float(expr.right, right)
-        op = {"&&": "&&", "||": "||"}.get(expr.op, expr.op)
-        return f"({left} {op} {right})"
+        return f"({left} {expr.op} {right})"
+
+    def _plain_string_comparison(self, expr: BinOp) -> bool:
+        sides = (expr.left, expr.right)
+        literal_ok = any(isinstance(s, Lit) and isinstance(s.value, str) and not needs_escape(s.value) for s in sides)
+        ref_ok = any(isinstance(s, Ref) and self.types.get(s.name, ParamType.STRING) == ParamType.STRING
+                     for s in sides)
+        return literal_ok and ref_ok
+
+    def _raw(self, expr: Expr) -> str:
+        return self.resolve(expr.name) if isinstance(expr, Ref) else literal(expr.value)  # type: ignore[attr-defined]
 
     def _typed_ref(self, name: str) -> str:
         value = self.resolve(name)
@@ -162,7 +195,7 @@ class ConditionRenderer:
             return f"asFloat({value})"
         if kind == ParamType.BOOLEAN:
             return f"(lower({value}) == \"true\")"
-        return value
+        return unescaped(value)
 
     def _call(self, call: Call) -> str:
         inner = self._code(call.arg)

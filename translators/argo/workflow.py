@@ -35,6 +35,7 @@ from driver.plan.model import (
 )
 from driver.plan.taskspec import task_spec
 from driver.plan.values import encode_value
+from launcher.wire import escape_tree
 from translators.argo import exprs
 from translators.argo.container import ContainerTemplates
 from translators.naming import NameTable, dns_label
@@ -137,7 +138,7 @@ class _WorkflowBuilder:
                 continue
             entry: dict[str, Any] = {"name": name}
             if param.has_default:
-                entry["value"] = encode_value(param.default, param.type)
+                entry["value"] = exprs.argument_value(param.default, param.type)
             if param.description:
                 entry["description"] = param.description
             arguments.append(entry)
@@ -291,7 +292,7 @@ class _WorkflowBuilder:
             value = source.value
             for key in binding.fields:
                 value = value.get(key) if isinstance(value, dict) else None
-            return _Value(_constant_text(encode_value(value, kind)))
+            return _Value(exprs.argument_value(value, kind))
         if isinstance(source, FinalStatus):
             return _Value(exprs.final_status(task_names[source.task], source.task), (source.task,))
         if isinstance(source, ParentInput):
@@ -326,7 +327,7 @@ class _WorkflowBuilder:
         if isinstance(uri_source, Constant) and not _has_placeholder(metadata):
             reference = {"uri": uri_source.value, "metadata": metadata,
                          "type": {"schemaTitle": executor.schema_title, "schemaVersion": executor.schema_version}}
-            return {output: _Value(_constant_text(json.dumps(reference, separators=(",", ":"))), upstream)}
+            return {output: _Value(exprs.argument_value(reference, ParamType.STRUCT), upstream)}
         uri_value = values.get(getattr(uri_source, "name", "uri"))
         if uri_value is None:
             self.problem(task, "importer URI parameter is not bound")
@@ -373,11 +374,7 @@ class _WorkflowBuilder:
         loop = task.loop
         assert loop is not None
         if loop.kind == LoopKind.RAW:
-            items = loop.items or []
-            if exprs.is_tag_free(json.dumps(items)):
-                rendered["withItems"] = items
-            else:
-                rendered["withParam"] = exprs.expression(f"toJson({exprs.literal(items)})")
+            rendered["withItems"] = escape_tree(loop.items or [])
         else:
             binding = task.artifacts.get(loop.items_input) if loop.kind == LoopKind.ARTIFACT \
                 else task.parameters.get(loop.items_input)
@@ -428,11 +425,6 @@ class _WorkflowBuilder:
 # values (text encoding lives in driver.plan.values)
 
 
-def _constant_text(text: str) -> str:
-    """A literal argument value; one that Argo would read as a tag becomes an expression literal."""
-    return text if exprs.is_tag_free(text) else exprs.expression(exprs.literal(text))
-
-
 def _as_code(text: str) -> str:
     """An argument value (tag, expression or literal) as an expression fragment."""
     if text.startswith("{{=") and text.endswith("}}"):
@@ -474,11 +466,11 @@ def _metadata_code(metadata: Any, values: dict[str, _Value]) -> str:
             if isinstance(piece, str):
                 parts.append(exprs.literal(piece))
             elif piece.get("ph") == "inputValue" and piece["name"] in values:
-                parts.append(_as_code(values[piece["name"]].text))
+                parts.append(exprs.unescaped(_as_code(values[piece["name"]].text)))
             else:
                 parts.append(exprs.literal(""))
-        return " + ".join(parts) if len(parts) > 1 else parts[0]
-    return exprs.literal(metadata)
+        return exprs.escaped(" + ".join(parts))
+    return exprs.literal(escape_tree(metadata))
 
 
 def _runs_launcher(component: Component) -> bool:
