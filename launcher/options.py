@@ -29,6 +29,8 @@ class Options:
     """Raw input parameter values (``--param``, ``--param-file``)."""
     artifacts: dict[str, str] = field(default_factory=dict)
     """Raw artifact references (JSON or a bare URI)."""
+    artifact_edits: dict[str, list[ReferenceEdit]] = field(default_factory=dict)
+    """Strings to put into an artifact reference (``--artifact-set`` / ``--artifact-key``), per input."""
     cache: bool = False
     cache_root: str = ""
     records: str = ""
@@ -47,6 +49,29 @@ class Options:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: dict[str, str] = field(default_factory=dict, repr=False)
     """The environment the user's command inherits (the launcher's own, then the spec's ``env``)."""
+
+
+@dataclass(frozen=True)
+class ReferenceEdit:
+    """Set the string at ``path`` of a reference (or, with ``key``, rename the key ``path`` ends with)."""
+
+    path: tuple[str | int, ...]
+    text: str
+    key: bool = False
+
+
+def _edits(values: Sequence[str], flag: str, key: bool, into: dict[str, list[ReferenceEdit]]) -> None:
+    """``NAME=PATH=TEXT`` where PATH is a JSON list of keys and indices; TEXT is taken as it is."""
+    for item in values:
+        name, sep, rest = item.partition("=")
+        try:
+            path, end = json.JSONDecoder().raw_decode(rest)
+        except ValueError:
+            path, end = None, 0
+        valid = isinstance(path, list) and path and all(isinstance(p, (str, int)) for p in path)
+        if not sep or not name or not valid or rest[end:end + 1] != "=" or (key and not isinstance(path[-1], str)):
+            raise SpecError(f"{flag} {item[:60]!r}: expected NAME=[\"key\", 0, ...]=TEXT")
+        into.setdefault(name, []).append(ReferenceEdit(tuple(path), rest[end + 1:], key))
 
 
 def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
@@ -79,6 +104,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--param-file", action="append", default=[], metavar="NAME=FILE")
     p.add_argument("--artifact", action="append", default=[], metavar="NAME=REF")
+    p.add_argument("--artifact-set", action="append", default=[], metavar="NAME=PATH=TEXT",
+                   help="put TEXT at PATH (a JSON list of keys/indices) of the reference NAME")
+    p.add_argument("--artifact-key", action="append", default=[], metavar="NAME=PATH=TEXT",
+                   help="rename the key PATH ends with to TEXT in the reference NAME")
     p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--cache-root", default="", help="default: <pipeline-root>/.kfp-cache")
     p.add_argument("--records", default="", help="sqlite:///path.db or a store URI prefix")
@@ -149,6 +178,9 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> Options:
             params[name] = Path(file).read_text(encoding="utf-8")
         except OSError as error:
             raise SpecError(f"--param-file {name}={file}: {error.strerror or error}") from None
+    edits: dict[str, list[ReferenceEdit]] = {}
+    _edits(args.artifact_set, "--artifact-set", False, edits)
+    _edits(args.artifact_key, "--artifact-key", True, edits)
     pipeline_root, output_root = _absolute(args.pipeline_root), _absolute(args.output_root).rstrip("/")
     cache_root = _absolute(args.cache_root) or (f"{pipeline_root.rstrip('/')}/.kfp-cache" if pipeline_root else "")
     if args.cache and not cache_root:
@@ -166,6 +198,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> Options:
         outputs_dir=args.outputs_dir,
         params=params,
         artifacts={**_pairs(args.artifact, "--artifact"), **list_artifacts},
+        artifact_edits=edits,
         cache=args.cache,
         cache_root=cache_root,
         records=args.records,

@@ -15,6 +15,7 @@ from launcher.context import Context, InputArtifact, OutputArtifact
 from launcher.errors import LauncherError, NotFound, RecordError, SpecError
 from launcher.invocation import command_line
 from launcher.metrics import write_metrics
+from launcher.options import ReferenceEdit
 from launcher.placeholders import references
 from launcher.process import Terminated, run_command
 from launcher.publish import publish_outputs
@@ -107,7 +108,10 @@ def resolve(ctx: Context) -> None:
             raise SpecError(f"input parameter {name!r} is required but was not passed")
     for name, declared in spec.input_artifacts.items():
         if name in options.artifacts:
-            refs = _references(options.artifacts[name], name, declared.is_list)
+            edits = options.artifact_edits.get(name)
+            refs = _references(options.artifacts[name], name, declared.is_list, need_uri=not edits)
+            if edits:
+                refs = [_edited(refs, name, edits)]
             if options.escape_tags:
                 refs = [wire.unescape_tree(ref) for ref in refs]
             ctx.inputs[name] = [_input(ctx, name, ref, declared.schema_title, declared.schema_version) for ref in refs]
@@ -138,18 +142,40 @@ def _decode_input(text: str, kind: str, escaped: bool) -> Any:
     return value if kind == values.STRING else wire.unescape_tree(value)
 
 
-def _references(text: str, name: str, is_list: bool) -> list[dict[str, Any]]:
+def _references(text: str, name: str, is_list: bool, need_uri: bool = True) -> list[dict[str, Any]]:
     """``--artifact`` value -> reference objects (docs/task-spec.md, "References")."""
     refs = []
     for item in _flatten(_maybe_json(text)):
         if isinstance(item, str):
             item = {"uri": item}
-        if not isinstance(item, dict) or not isinstance(item.get("uri"), str) or not item["uri"]:
+        if not isinstance(item, dict) or not isinstance(item.get("uri"), str) or (need_uri and not item["uri"]):
             raise SpecError(f"--artifact {name}: {str(item)[:80]!r} is not an artifact reference with a uri")
         refs.append(item)
     if not is_list and len(refs) != 1:
         raise SpecError(f"--artifact {name}: expected one artifact reference, got {len(refs)}")
     return refs
+
+
+def _edited(refs: list[dict[str, Any]], name: str, edits: list[ReferenceEdit]) -> dict[str, Any]:
+    """The one reference of ``name`` with run-time strings put in (values first, then key names)."""
+    if len(refs) != 1:
+        raise SpecError(f"--artifact-set/--artifact-key {name}: needs exactly one reference, got {len(refs)}")
+    ref = refs[0]
+    for edit in sorted(edits, key=lambda e: (e.key, -len(e.path))):  # deepest keys first: paths stay valid
+        parent: Any = ref
+        try:
+            for step in edit.path[:-1]:
+                parent = parent[step]
+            last = edit.path[-1]
+            if edit.key:
+                parent[edit.text] = parent.pop(last)
+            else:
+                parent[last] = edit.text
+        except (KeyError, IndexError, TypeError):
+            raise SpecError(f"--artifact-set/--artifact-key {name}: {list(edit.path)} is not in the reference") from None
+    if not isinstance(ref.get("uri"), str) or not ref["uri"]:
+        raise SpecError(f"--artifact {name}: the reference has no uri after its run-time parts were set")
+    return ref
 
 
 def _maybe_json(text: str) -> Any:

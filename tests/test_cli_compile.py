@@ -100,3 +100,10 @@ def test_several_problems_are_reported_together(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "comp-cuont" in result.stderr and "did you mean 'comp-count'" in result.stderr
     assert "'nope'" in result.stderr
+
+
+def test_tekton_says_when_it_fixes_parameters_into_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compile", str(CORPUS / "if_elif_else_complex.yaml"), "--target", "tekton"]) == 0
+    captured = capsys.readouterr()
+    assert "parameter(s) trials are fixed into this PipelineRun" in captured.err
+    assert yaml.safe_load(captured.out)["metadata"]["annotations"]["kfp-driver.io/fixed-parameters"] == "trials"

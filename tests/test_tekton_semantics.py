@@ -109,6 +109,43 @@ def test_launcher_argv_mirrors_the_argo_target_with_tekton_variables(tmp_path: P
     assert "$" not in spec_text and json.loads(spec_text)["command"] == ["sh", "-c", "echo hi"]
 
 
+def importer_pipeline() -> dict[str, Any]:
+    """name -> importer (URI and metadata from name's output, one metadata key too) -> use(data)."""
+    dataset = {"artifactType": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}}
+    components = {
+        "name": ir.container_component("name", ["sh", "-c", "echo n"], outputs={"Output": "STRING"}),
+        "use": ir.container_component("use", ["cat"], ["{{$.inputs.artifacts['data'].path}}"]),
+    }
+    spec = ir.pipeline("imp", components, {"name": ir.task("name")})
+    spec["components"]["comp-use"]["inputDefinitions"] = {"artifacts": {"data": dataset}}
+    spec["components"]["comp-importer"] = {
+        "executorLabel": "exec-importer",
+        "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}, "m": {"parameterType": "STRING"}}},
+        "outputDefinitions": {"artifacts": {"artifact": dataset}}}
+    spec["deploymentSpec"]["executors"]["exec-importer"] = {"importer": {
+        "artifactUri": {"runtimeParameter": "uri"}, "typeSchema": {"schemaTitle": "system.Dataset"},
+        "metadata": {"name": "n-{{$.inputs.parameters['m']}}", "{{$.inputs.parameters['m']}}": 1}}}
+    spec["root"]["dag"]["tasks"]["importer"] = {
+        "taskInfo": {"name": "importer"}, "componentRef": {"name": "comp-importer"}, "dependentTasks": ["name"],
+        "inputs": {"parameters": {"uri": ir.output_of("name"), "m": ir.output_of("name")}}}
+    spec["root"]["dag"]["tasks"]["use"] = ir.task("use", after=["importer"], inputs={"artifacts": {"data": {
+        "taskOutputArtifact": {"producerTask": "importer", "outputArtifactKey": "artifact"}}}})
+    return spec
+
+
+def test_importer_with_run_time_parts_is_filled_in_by_the_consumer(tmp_path: Path) -> None:
+    """No JSON is built from run-time text: each run-time string is its own launcher argument."""
+    manifest = compile_spec(importer_pipeline(), tmp_path)
+    assert sorted(tasks(manifest)) == ["name", "use"]  # still no importer pod
+    use = tasks(manifest)["use"]
+    base = json.loads(launcher_values(use, "--artifact")[0].split("=", 1)[1])
+    assert base["uri"] == "" and base["metadata"] == {"name": "", "kfp-runtime-key-1": 1}
+    assert launcher_values(use, "--artifact-set") == \
+        ['data=["uri"]=$(params.data)', 'data=["metadata","name"]=n-$(params.data)']
+    assert launcher_values(use, "--artifact-key") == ['data=["metadata","kfp-runtime-key-1"]=$(params.data)']
+    assert param_value(use, "data") == "$(tasks.name.results.Output)"
+
+
 def test_importer_needs_no_pod() -> None:
     manifest = compile_corpus("pipeline_with_importer.yaml")
     assert not any("importer" in name for name in tasks(manifest))
@@ -167,13 +204,33 @@ def test_numeric_comparison_of_a_task_output_uses_cel(tmp_path: Path) -> None:
         "enable-cel-in-whenexpression=true"
 
 
-def test_numeric_comparison_of_a_pipeline_parameter_is_refused(tmp_path: Path) -> None:
+def limit_pipeline(default: int | None) -> dict[str, Any]:
+    limit: dict[str, Any] = {"parameterType": "NUMBER_INTEGER"}
+    if default is not None:
+        limit["defaultValue"] = default
     spec = number_pipeline("int(inputs.parameter_values['limit']) > 5",
-                           root_inputs={"limit": {"parameterType": "NUMBER_INTEGER", "defaultValue": 3}})
+                           root_inputs={"limit": limit, "label": {"parameterType": "STRING", "defaultValue": "x"}})
     spec["root"]["dag"]["tasks"]["report"]["inputs"]["parameters"]["limit"] = ir.parent("limit")
     spec["components"]["comp-report"]["inputDefinitions"]["parameters"]["limit"] = {"parameterType": "NUMBER_INTEGER"}
+    return spec
+
+
+def test_numeric_comparison_of_a_pipeline_parameter_fixes_it_into_the_run(tmp_path: Path) -> None:
+    """CEL would paste the parameter's text into code, so its value becomes a constant of this run."""
+    manifest = compile_spec(limit_pipeline(7), tmp_path)
+    assert manifest["metadata"]["annotations"]["kfp-driver.io/fixed-parameters"] == "limit"
+    names = [p["name"] for p in manifest["spec"]["pipelineSpec"]["params"]]
+    assert "limit" not in names and "label" in names  # only what must be fixed is fixed
+    report = tasks(manifest)["report"]
+    assert "limit=7" in launcher_values(report, "--param")
+    assert "$(params.limit)" not in json.dumps(report)
+
+
+def test_numeric_comparison_of_a_pipeline_parameter_is_refused_where_it_must_stay_a_parameter(tmp_path: Path) -> None:
     with pytest.raises(KfpDriverError, match=r"task 'report' .*'limit' is a pipeline parameter"):
-        compile_spec(spec, tmp_path)
+        compile_spec(limit_pipeline(None), tmp_path)  # no value to fix
+    with pytest.raises(KfpDriverError, match=r"task 'report' .*'limit' is a pipeline parameter"):
+        compile_spec(limit_pipeline(7), tmp_path, separate_pipeline=True)  # a reusable Pipeline
 
 
 def test_equality_with_a_number_accepts_both_spellings(tmp_path: Path) -> None:

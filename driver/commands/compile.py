@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ def _compile(args: argparse.Namespace) -> int:
             text = render(manifest, fmt)
             check_size(text, source)
             write_text(text, target)
+            _note_fixed_parameters(manifest, source)
         except KfpDriverError as error:
             if not many:
                 raise
@@ -89,3 +91,13 @@ def _compile(args: argparse.Namespace) -> int:
     for error in problems:
         report(error)
     return 2 if problems else 0
+
+
+def _note_fixed_parameters(manifest: dict[str, Any], source: str) -> None:
+    """Tekton may fix parameters into the run (translators/tekton/pipelinerun.py): say so, never silently."""
+    from translators.tekton.pipelinerun import FIXED_PARAMETERS_ANNOTATION
+
+    fixed = manifest.get("metadata", {}).get("annotations", {}).get(FIXED_PARAMETERS_ANNOTATION)
+    if fixed:
+        print(f"kfp-driver: note: {source}: parameter(s) {fixed} are fixed into this PipelineRun (Tekton cannot "
+              "take them as parameters here); compile again to change them", file=sys.stderr)

@@ -223,3 +223,28 @@ def test_escape_tags_decodes_inputs_and_escapes_outputs(tmp_path):
     assert wire.unescape_tree(json.loads(items_out)) == items
     plain = launch(PASS_SPEC, tmp_path / "plain", extra=["--param", f"text={TAG}", "--param", "items=[]"])
     assert plain.param("text_out") == TAG  # without the flag nothing is escaped
+
+
+REF_SPEC = container_spec(
+    ["sh", "-c", 'printf "%s" "$0" > "$1"'], [ph("executorInput"), ph("outputParameterFile", "seen")],
+    inputs={"artifacts": {"data": {"schemaTitle": "system.Dataset"}}},
+    outputs={"parameters": {"seen": {"type": "STRING"}}})
+
+
+def test_artifact_set_and_key_fill_a_reference_with_run_time_strings(tmp_path):
+    """Tekton's importer with run-time parts: every string arrives as its own argv entry, never as JSON."""
+    (tmp_path / "data.txt").write_text("x")
+    base = json.dumps({"uri": "", "metadata": {"name": ["", "alias"], "kfp-runtime-key-1": "v"}})
+    hostile = 'a", "uri": "s3://evil" }{{$}} $(x)'
+    result = launch(REF_SPEC, tmp_path, extra=[
+        "--artifact", f"data={base}",
+        "--artifact-set", f'data=["uri"]={tmp_path / "data.txt"}',
+        "--artifact-set", f'data=["metadata","name",0]={hostile}',
+        "--artifact-key", f'data=["metadata","kfp-runtime-key-1"]=key={hostile}'])
+    assert result.code == 0, result.stderr
+    artifact = json.loads(result.param("seen"))["inputs"]["artifacts"]["data"]["artifacts"][0]
+    assert artifact["uri"].endswith("data.txt")
+    assert artifact["metadata"] == {"name": [hostile, "alias"], f"key={hostile}": "v"}
+    bad = launch(REF_SPEC, tmp_path / "bad", extra=["--artifact", f"data={base}",
+                                                    "--artifact-set", 'data=["nope",1]=x'])
+    assert bad.code != 0 and "is not in the reference" in bad.stderr

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Mapping
 
 from driver.errors import KfpDriverError, raise_if_any
 from driver.plan.conditions import refs
@@ -70,6 +70,7 @@ from translators.tekton.values import (
     OneOf,
     Output,
     PipelineParam,
+    Reference,
     Status,
     Text,
     Value,
@@ -80,9 +81,11 @@ MAX_MATRIX = 256
 """Tekton's default ``default-max-matrix-combinations-count``; larger static loops are unrolled."""
 
 
-def flatten(plan: Plan) -> FlatPipeline:
-    """Lower the plan; collect every construct Tekton cannot express and raise them together."""
-    return _Flattener(plan).run()
+def flatten(plan: Plan, fixed: Mapping[str, Any] | None = None) -> FlatPipeline:
+    """Lower the plan; collect every construct Tekton cannot express and raise them together.
+
+    ``fixed`` maps root parameters to values that are constants of this run (no pipeline param)."""
+    return _Flattener(plan, dict(fixed or {})).run()
 
 
 class NotMatrixable(Exception):
@@ -122,8 +125,9 @@ class _Scope:
 
 
 class _Flattener:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, fixed: dict[str, Any]) -> None:
         self.plan = plan
+        self.fixed = fixed
         self.tasks: list[FlatTask] = []
         self.dims: list[Dim] = []
         self.problems: list[KfpDriverError] = []
@@ -137,6 +141,9 @@ class _Flattener:
         root = self.plan.root
         inputs: dict[str, Value] = {}
         for name, param in root.inputs.parameters.items():
+            if name in self.fixed:
+                inputs[name] = Const(self.fixed[name])
+                continue
             if param.has_default or param.required:
                 inputs[name] = PipelineParam(name)
                 self.params[name] = RootParam(param)
@@ -487,6 +494,9 @@ class _Flattener:
         """What a flat task can receive: one value per execution, as text the launcher can read."""
         if value is None:
             return
+        if not isinstance(value, Reference) and _holds_reference(value):
+            raise Refusal(task, f"input '{name}' collects or selects an importer reference built at run time",
+                          "Tekton cannot build that list; pass the importer's output to a task directly")
         if isinstance(value, OneOf):
             for option in value.options:
                 if not isinstance(option, Output):
@@ -603,6 +613,18 @@ class _Flattener:
             items = value.items if isinstance(value, Listed) else value.options
             return set().union(*(self.value_dims(item, allow_items) for item in items)) if items else set()
         return set()
+
+
+def _holds_reference(value: Value | None) -> bool:
+    if isinstance(value, Reference):
+        return True
+    if isinstance(value, Gathered):
+        return _holds_reference(value.value)
+    if isinstance(value, Listed):
+        return any(_holds_reference(item) for item in value.items)
+    if isinstance(value, OneOf):
+        return any(_holds_reference(option) for option in value.options)
+    return False
 
 
 def _alternatives(key: Any, value: Value, task: Task) -> list[tuple[Any, Value, tuple[Guard, ...], str]]:

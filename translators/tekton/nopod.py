@@ -11,25 +11,28 @@ from driver.plan.model import Component, Constant, ImporterExecutor, ParamType, 
 from driver.plan.placeholders import parse_string
 from driver.plan.values import encode_value
 from translators.tekton.flat import Refusal
-from translators.tekton.values import Const, Text, Value
+from translators.tekton.values import Const, Reference, ReferencePart, Text, Value
 
 
 def importer_outputs(task: Task, component: Component, executor: ImporterExecutor,
                      params: dict[str, Value]) -> dict[str, Value | None]:
+    """The importer's reference: final text when everything is known now, else a ``Reference`` whose
+    run-time parts the consumer's launcher fills in (a bare URI when that is all there is)."""
     output = next(iter(component.outputs.artifacts), "artifact")
     source = executor.uri.source
     uri = Const(source.value) if isinstance(source, Constant) else params.get(getattr(source, "name", "uri"))
-    metadata = _resolve_metadata(task, executor.metadata, params)
-    if isinstance(uri, Const):
-        reference = {"uri": uri.value, "metadata": metadata,
-                     "type": {"schemaTitle": executor.schema_title, "schemaVersion": executor.schema_version}}
-        return {output: Text(json.dumps(reference, separators=(",", ":"), ensure_ascii=False))}
     if uri is None:
         raise Refusal(task, "importer URI parameter is not bound")
-    if metadata:
-        raise Refusal(task, "importer metadata with a URI known only at run time",
-                      "Tekton cannot build the JSON reference at run time; the launcher takes the bare URI")
-    return {output: uri}
+    runtime: list[ReferencePart] = []
+    metadata = _metadata(task, executor.metadata, params, ("metadata",), runtime)
+    if not isinstance(uri, Const) and not runtime and not metadata:
+        return {output: uri}
+    reference = {"uri": uri.value if isinstance(uri, Const) else "", "metadata": metadata,
+                 "type": {"schemaTitle": executor.schema_title, "schemaVersion": executor.schema_version}}
+    if not isinstance(uri, Const):
+        runtime.insert(0, ReferencePart(("uri",), (uri,)))
+    text = json.dumps(reference, separators=(",", ":"), ensure_ascii=False)
+    return {output: Reference(text, tuple(runtime)) if runtime else Text(text)}
 
 
 def claim_template(task: Task, component: Component, params: dict[str, Value]) -> dict[str, Any]:
@@ -54,22 +57,49 @@ def claim_template(task: Task, component: Component, params: dict[str, Value]) -
     return claim
 
 
-def _resolve_metadata(task: Task, metadata: Any, params: dict[str, Value]) -> Any:
-    """Importer metadata with ``{{$.inputs.parameters['x']}}`` placeholders filled from constant inputs."""
+def _metadata(task: Task, metadata: Any, params: dict[str, Value], path: tuple[str | int, ...],
+              runtime: list[ReferencePart]) -> Any:
+    """Importer metadata with ``{{$.inputs.parameters['x']}}`` placeholders filled from constant inputs;
+    a string with run-time pieces is left empty (a key gets a placeholder name) and listed in ``runtime``."""
     if isinstance(metadata, dict):
-        return {_resolve_metadata(task, k, params): _resolve_metadata(task, v, params) for k, v in metadata.items()}
+        result = {}
+        for key, value in metadata.items():
+            pieces = _pieces(task, str(key), params)
+            if isinstance(pieces, str):
+                name = pieces
+            else:
+                name = f"kfp-runtime-key-{len(runtime)}"
+                runtime.append(ReferencePart(path + (name,), pieces, key=True))
+            result[name] = _metadata(task, value, params, path + (name,), runtime)
+        return result
     if isinstance(metadata, list):
-        return [_resolve_metadata(task, item, params) for item in metadata]
-    if not isinstance(metadata, str) or "{{$" not in metadata:
+        return [_metadata(task, item, params, path + (index,), runtime) for index, item in enumerate(metadata)]
+    if not isinstance(metadata, str):
         return metadata
-    text = ""
-    for piece in parse_string(metadata):
+    pieces = _pieces(task, metadata, params)
+    if isinstance(pieces, str):
+        return pieces
+    runtime.append(ReferencePart(path, pieces))
+    return ""
+
+
+def _pieces(task: Task, text: str, params: dict[str, Value]) -> str | tuple[str | Value, ...]:
+    """``text`` with its placeholders: the final string when every piece is known now."""
+    if "{{$" not in text:
+        return text
+    pieces: list[str | Value] = []
+    for piece in parse_string(text):
         if isinstance(piece, str):
-            text += piece
+            pieces.append(piece)
             continue
         value = params.get(piece.get("name", "")) if piece.get("ph") == "inputValue" else None
-        if not isinstance(value, Const):
-            raise Refusal(task, "importer metadata reads a value known only at run time",
-                          "Tekton cannot build the JSON reference at run time")
-        text += encode_value(value.value, ParamType.STRING if isinstance(value.value, str) else ParamType.STRUCT)
-    return text
+        if isinstance(value, Const):
+            kind = ParamType.STRING if isinstance(value.value, str) else ParamType.STRUCT
+            pieces.append(encode_value(value.value, kind))
+        elif value is not None and not isinstance(value, (Text, Reference)):
+            pieces.append(value)
+        else:
+            raise Refusal(task, f"importer metadata placeholder in {text!r} reads no parameter value")
+    if all(isinstance(piece, str) for piece in pieces):
+        return "".join(pieces)  # type: ignore[arg-type]
+    return tuple(pieces)

@@ -25,7 +25,7 @@ from typing import Any
 
 import networkx as nx
 
-from driver.errors import UnsupportedFeature, raise_if_any
+from driver.errors import KfpDriverError, UnsupportedFeature, raise_if_any
 from driver.plan.model import ArtifactDef, ParamType, Plan
 from driver.plan.values import encode_value
 from translators.naming import dns_label
@@ -39,6 +39,8 @@ from translators.tekton.platform import pipeline_workspace
 from translators.tekton.taskspec import ANNOTATION_PREFIX, PipelineTaskRenderer
 from translators.tekton.values import Gathered, Listed, OneOf, Output, Status, parts
 
+FIXED_PARAMETERS_ANNOTATION = f"{ANNOTATION_PREFIX}/fixed-parameters"
+
 API_VERSION = "tekton.dev/v1"
 CEL_FLAG = "enable-cel-in-whenexpression=true"
 
@@ -46,7 +48,7 @@ CEL_FLAG = "enable-cel-in-whenexpression=true"
 def compile_pipeline_run(plan: Plan, options: CompileOptions) -> dict[str, Any]:
     """The ``PipelineRun`` (or ``List`` of ``Pipeline`` and ``PipelineRun``) for ``plan`` as plain dicts."""
     _check_pipeline_config(plan)
-    flat = flatten(plan)
+    flat, fixed = _flatten_run(plan, options)
     context = Context(plan, options, flat)
     run_after = _run_after(flat, context)
     tasks: list[dict[str, Any]] = []
@@ -82,6 +84,8 @@ def compile_pipeline_run(plan: Plan, options: CompileOptions) -> dict[str, Any]:
     if run_specs:
         run["taskRunSpecs"] = run_specs
     metadata = _metadata(plan, options, flat)
+    if fixed:
+        metadata["annotations"][FIXED_PARAMETERS_ANNOTATION] = ",".join(sorted(fixed))
     if not options.separate_pipeline:
         return {"apiVersion": API_VERSION, "kind": "PipelineRun", "metadata": metadata,
                 "spec": {"pipelineSpec": pipeline_spec, **run}}
@@ -92,6 +96,37 @@ def compile_pipeline_run(plan: Plan, options: CompileOptions) -> dict[str, Any]:
         {"apiVersion": API_VERSION, "kind": "PipelineRun", "metadata": metadata,
          "spec": {"pipelineRef": {"name": name}, **run}},
     ]}
+
+
+def _flatten_run(plan: Plan, options: CompileOptions) -> tuple[FlatPipeline, dict[str, Any]]:
+    """The lowered plan, and the root parameters fixed into the run.
+
+    A PipelineRun with its pipeline inline is one run. Where Tekton cannot take a pipeline parameter as a
+    parameter (a CEL condition would paste its text into code; loop items or a parallelism limit need the
+    list itself), the parameters that have a value are fixed into the run as constants: as few as make it
+    compile, named in the ``fixed-parameters`` annotation and left out of ``params``, so a change means
+    compiling again. A separate ``Pipeline`` is reusable, so it keeps every parameter (or is refused).
+    """
+    try:
+        return flatten(plan), {}
+    except KfpDriverError as refusal:
+        known = {name: param.default for name, param in plan.root.inputs.parameters.items()
+                 if param.has_default and param.default is not None}
+        if options.separate_pipeline or not known:
+            raise
+        try:
+            flatten(plan, known)
+        except KfpDriverError:
+            raise refusal from None
+    fixed = dict(known)
+    for name in sorted(known):  # give back every parameter the run can keep
+        trial = {key: value for key, value in fixed.items() if key != name}
+        try:
+            flatten(plan, trial)
+        except KfpDriverError:
+            continue
+        fixed = trial
+    return flatten(plan, fixed), fixed
 
 
 def _check_pipeline_config(plan: Plan) -> None:

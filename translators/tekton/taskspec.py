@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from typing import Any
 
 from driver.plan.model import ContainerExecutor, ParamType
@@ -34,7 +35,7 @@ from translators.tekton.context import PIPELINE_ROOT, TASK_PATH_PARAM, Context
 from translators.tekton.flat import Dim, FlatTask, json_list
 from translators.tekton.names import Names, param_name
 from translators.tekton.platform import OptionValues, TaskParts, apply
-from translators.tekton.values import Claim, Const, Gathered, Item, Listed, Output, Text, Value, parts
+from translators.tekton.values import Claim, Const, Gathered, Item, Listed, Output, Reference, Text, Value, parts
 
 LAUNCHER_VOLUME = "kfp-launcher"
 OUTPUTS_VOLUME = "kfp-outputs"
@@ -155,7 +156,22 @@ class PipelineTaskRenderer:
         """``FLAG=NAME=VALUE``, or ``--list=NAME=TYPE=COUNT ITEM...`` for a list Tekton holds as an array."""
         if isinstance(value, Gathered) or (isinstance(value, Listed) and not json_list(value, self.context.flat.tasks)):
             return self.list_args(name, value)
+        if isinstance(value, Reference):
+            return self.reference_args(name, value)
         return [self.literal(f"{flag}={name}=") + self.arg(value, kind, name)]
+
+    def reference_args(self, name: str, value: Reference) -> list[str]:
+        """An importer reference with run-time parts: its base, then one ``--artifact-set`` (a value) or
+        ``--artifact-key`` (a key's name) per part; the launcher sets each as a string, so run-time text is
+        never parsed as JSON."""
+        args = [self.literal(f"--artifact={name}={value.base}")]
+        for part in value.parts:
+            flag = "--artifact-key" if part.key else "--artifact-set"
+            text = "".join(self.literal(p) if isinstance(p, str) else self.arg(p, ParamType.STRING, name)
+                           for p in part.pieces)
+            path = json.dumps(list(part.path), separators=(",", ":"), ensure_ascii=False)
+            args.append(self.literal(f"{flag}={name}={path}=") + text)
+        return args
 
     def list_args(self, name: str, value: Gathered | Listed) -> list[str]:
         """A list input item by item: an array task parameter expands to one argv entry per item."""

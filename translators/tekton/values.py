@@ -25,6 +25,30 @@ class Text:
 
 
 @dataclass(frozen=True)
+class ReferencePart:
+    """A string of an importer reference known only at run time: the value at ``path`` (keys and indices
+    into the reference JSON), or with ``key`` the name of the key ``path`` ends with; ``pieces`` are its
+    literal and run-time parts, in order."""
+
+    path: tuple[Union[str, int], ...]
+    pieces: tuple[Union[str, "Value"], ...]
+    key: bool = False
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An importer's artifact reference with parts known only at run time.
+
+    ``base`` is the reference JSON with those parts empty (run-time keys under a placeholder name). The
+    consumer's launcher gets the base and one ``--artifact-set`` (``--artifact-key``) per part, so no
+    run-time text is ever parsed as JSON.
+    """
+
+    base: str
+    parts: tuple[ReferencePart, ...]
+
+
+@dataclass(frozen=True)
 class PipelineParam:
     """A parameter of the Tekton pipeline (a root input of the IR, or the pipeline root)."""
 
@@ -94,7 +118,7 @@ class Claim:
     workspace: str
 
 
-Value = Union[Const, Text, PipelineParam, Output, Status, FinalState, Item, Gathered, Listed, OneOf, Claim]
+Value = Union[Const, Text, Reference, PipelineParam, Output, Status, FinalState, Item, Gathered, Listed, OneOf, Claim]
 
 
 def parts(value: Value | None) -> tuple[Value, ...]:
@@ -107,4 +131,6 @@ def parts(value: Value | None) -> tuple[Value, ...]:
         return tuple(part for option in value.options for part in parts(option))
     if isinstance(value, FinalState):
         return (value.status,)
+    if isinstance(value, Reference):
+        return tuple(piece for part in value.parts for piece in part.pieces if not isinstance(piece, str))
     return () if value is None else (value,)
