@@ -107,3 +107,15 @@ def test_tekton_says_when_it_fixes_parameters_into_the_run(capsys: pytest.Captur
     captured = capsys.readouterr()
     assert "parameter(s) trials are fixed into this PipelineRun" in captured.err
     assert yaml.safe_load(captured.out)["metadata"]["annotations"]["kfp-driver.io/fixed-parameters"] == "trials"
+
+
+def test_param_sets_the_runs_values_typed_by_the_ir(capsys: pytest.CaptureFixture[str]) -> None:
+    source = str(CORPUS / "if_elif_else_complex.yaml")
+    assert main(["compile", source, "--param", "trials=[5,6]", "--param", "add_drumroll=false"]) == 0
+    arguments = {p["name"]: p.get("value") for p in yaml.safe_load(capsys.readouterr().out)["spec"]["arguments"]["parameters"]}
+    assert arguments["trials"] == "[5,6]" and arguments["add_drumroll"] == "false"
+    assert main(["compile", source, "--target", "tekton", "--param", "add_drumroll=false"]) == 0
+    run = yaml.safe_load(capsys.readouterr().out)["spec"]
+    assert run["params"] == [{"name": "add_drumroll", "value": "false"}]
+    assert main(["compile", source, "--param", "trials=[5,x]"]) == 2
+    assert "parameter 'trials'" in capsys.readouterr().err

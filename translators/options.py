@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 DEFAULT_LAUNCHER_IMAGE = "ghcr.io/kfp-driver/launcher:0.1.0"
 DEFAULT_PIPELINE_ROOT = "minio://mlpipeline/v2/artifacts"
@@ -36,6 +37,9 @@ class CompileOptions:
     """Tekton: emit a Pipeline plus a PipelineRun referencing it."""
     metrics: bool = True
     """Emit engine-native Prometheus metrics where the target supports them."""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """Values of this run's pipeline parameters (typed, e.g. from ``driver.local.params``), overriding the
+    IR defaults; artifact inputs take a URI or a reference dict."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> "CompileOptions":

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
 
 from driver.errors import KfpDriverError, UsageError, report
 from driver.output import check_size, render, write_text
-
-
+from driver.plan.model import Plan
+from translators.options import CompileOptions, StoreOptions
 
 
 def register(commands: Any) -> None:
@@ -29,13 +30,14 @@ def register(commands: Any) -> None:
     cmd.add_argument("--store-secret", help="Secret with keys accesskey/secretkey for the object store")
     cmd.add_argument("--workflow-template", action="store_true", help="Argo: emit a WorkflowTemplate")
     cmd.add_argument("--separate-pipeline", action="store_true", help="Tekton: emit a Pipeline and a PipelineRun")
+    cmd.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="this run's value for a pipeline parameter (typed as in `run`; default: the IR's)")
+    cmd.add_argument("--param-file", help="JSON or YAML file with a mapping of parameter values")
     cmd.set_defaults(handler=_compile)
 
 
-def _compile_options(args: argparse.Namespace):
-    import dataclasses
-
-    from translators.options import CompileOptions, StoreOptions
+def compile_options(args: argparse.Namespace) -> CompileOptions:
+    """Compile options from the flags above (and ``KFP_DRIVER_*`` environment variables)."""
 
     options = CompileOptions.from_env(
         pipeline_root=args.pipeline_root,
@@ -54,13 +56,27 @@ def _compile_options(args: argparse.Namespace):
     return dataclasses.replace(options, store=store)
 
 
+def with_parameters(options: CompileOptions, plan: Plan, pairs: list[str], param_file: str | None) -> CompileOptions:
+    """``options`` carrying the run's parameter values given on the command line (typed by the IR)."""
+    if not pairs and not param_file:
+        return options
+    from driver.local.model import ArtifactRef
+    from driver.local.params import parse_run_parameters
+
+    values = parse_run_parameters(plan, pairs, param_file, complete=False)
+    values = {name: value.to_json() if isinstance(value, ArtifactRef) else value for name, value in values.items()}
+    return dataclasses.replace(options, parameters=values)
+
+
 def _compile(args: argparse.Namespace) -> int:
     from driver.plan import load_plan
     from translators import compiler_for
 
     compile_one = compiler_for(args.target)
-    options = _compile_options(args)
+    options = compile_options(args)
     many = len(args.ir) > 1
+    if many and (args.param or args.param_file):
+        raise UsageError("--param/--param-file apply to one pipeline", hint="compile that file alone")
     if many and not args.output:
         raise UsageError("several IR files need -o DIR", hint="give an output directory")
     if many and "-" in args.ir:
@@ -73,7 +89,8 @@ def _compile(args: argparse.Namespace) -> int:
     problems: list[KfpDriverError] = []
     for source in args.ir:
         try:
-            manifest = compile_one(load_plan(source), options)
+            plan = load_plan(source)
+            manifest = compile_one(plan, with_parameters(options, plan, args.param, args.param_file))
             if out_dir is not None:
                 fmt = args.format or "yaml"
                 target = out_dir / f"{Path(source).stem}.{fmt}"

@@ -13,8 +13,12 @@ from driver.plan.model import Plan
 from driver.plan.values import TypeMismatch, check_type, decode_value
 
 
-def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs (and a mapping file) -> typed values with defaults; every problem at once."""
+def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None, *,
+                         complete: bool = True) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs (and a mapping file) -> typed values; every problem at once.
+
+    ``complete``: also the defaults, and every required input must be given (a run); without it only the
+    values given (a manifest, whose run may get the rest later)."""
     declared = plan.root.inputs.parameters
     artifacts = plan.root.inputs.artifacts
     raw: dict[str, Any] = {}
@@ -44,7 +48,7 @@ def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -
         except TypeMismatch as error:
             problems.append(UsageError(f"parameter '{name}': {error}", hint=f"declared type {param.type.value}"))
     for name, param in declared.items():
-        if name in raw:
+        if name in raw or not complete:
             continue
         if param.has_default:
             values[name] = param.default
@@ -52,7 +56,7 @@ def parse_run_parameters(plan: Plan, pairs: list[str], param_file: str | None) -
             problems.append(UsageError(f"missing required pipeline parameter '{name}' ({param.type.value})",
                                        hint=f"pass --param {name}=VALUE"))
     for name, artifact in artifacts.items():
-        if name not in values and not artifact.optional:
+        if complete and name not in values and not artifact.optional:
             problems.append(UsageError(f"missing required pipeline input artifact '{name}' ({artifact.schema_title})",
                                        hint=f"pass --param {name}=URI (a path, file://, s3://, gs:// URI)"))
     raise_if_any(problems)  # type: ignore[arg-type]

@@ -103,7 +103,8 @@ class _WorkflowBuilder:
     def build(self) -> dict[str, Any]:
         root = self.plan.root
         bound = frozenset(name for name, param in root.inputs.parameters.items()
-                          if param.has_default or param.required) | frozenset(root.inputs.artifacts)
+                          if param.has_default or param.required or name in self.options.parameters) \
+            | frozenset(root.inputs.artifacts)
         entry = self.dag_template(root, bound, wish=self.plan.name or "pipeline")
         raise_if_any(self.problems)
         kind = "WorkflowTemplate" if self.options.workflow_template else "Workflow"
@@ -137,13 +138,20 @@ class _WorkflowBuilder:
             if name not in bound:
                 continue
             entry: dict[str, Any] = {"name": name}
-            if param.has_default:
+            if name in self.options.parameters:
+                entry["value"] = exprs.argument_value(self.options.parameters[name], param.type)
+            elif param.has_default:
                 entry["value"] = exprs.argument_value(param.default, param.type)
             if param.description:
                 entry["description"] = param.description
             arguments.append(entry)
         for name in root.inputs.artifacts:
-            arguments.append({"name": name, "description": "artifact reference: a URI or {\"uri\": ...} JSON"})
+            entry = {"name": name, "description": "artifact reference: a URI or {\"uri\": ...} JSON"}
+            if name in self.options.parameters:
+                reference = self.options.parameters[name]
+                kind = ParamType.STRING if isinstance(reference, str) else ParamType.STRUCT
+                entry["value"] = exprs.argument_value(reference, kind)
+            arguments.append(entry)
         return arguments
 
     # -- DAG templates ----------------------------------------------------------------------

@@ -79,6 +79,9 @@ def compile_pipeline_run(plan: Plan, options: CompileOptions) -> dict[str, Any]:
         run["taskRunTemplate"] = {"serviceAccountName": options.service_account}
     deadline = plan.pipeline_config.active_deadline_seconds if plan.pipeline_config else None
     run["timeouts"] = {"pipeline": f"{deadline or 0}s"}
+    given = _run_params(options, flat, context)
+    if given:
+        run["params"] = given
     if workspaces:
         run["workspaces"] = workspaces
     if run_specs:
@@ -112,6 +115,8 @@ def _flatten_run(plan: Plan, options: CompileOptions) -> tuple[FlatPipeline, dic
     except KfpDriverError as refusal:
         known = {name: param.default for name, param in plan.root.inputs.parameters.items()
                  if param.has_default and param.default is not None}
+        known.update((name, value) for name, value in options.parameters.items()
+                     if name in plan.root.inputs.parameters)
         if options.separate_pipeline or not known:
             raise
         try:
@@ -171,6 +176,23 @@ def _params(plan: Plan, options: CompileOptions, flat: FlatPipeline, context: Co
             entry["description"] = definition.description
         params.append(entry)
     return params
+
+
+def _run_params(options: CompileOptions, flat: FlatPipeline, context: Context) -> list[dict[str, Any]]:
+    """This run's values (``CompileOptions.parameters``) for the pipeline's parameters, as Tekton text."""
+    given: list[dict[str, Any]] = []
+    for ir_name, root in flat.params.items():
+        if ir_name not in options.parameters:
+            continue
+        value = options.parameters[ir_name]
+        if isinstance(root.definition, ArtifactDef):
+            text: Any = value if isinstance(value, str) else encode_value(value, ParamType.STRUCT)
+        elif root.array:
+            text = [_item_text(item) for item in value]
+        else:
+            text = encode_value(value, root.definition.type)
+        given.append({"name": context.params[ir_name], "value": text})
+    return given
 
 
 def _item_text(item: Any) -> str:
