@@ -40,6 +40,8 @@ class Options:
     """Where remote artifacts are staged locally; None: ``/`` (the KFP SDK's /s3/, /gcs/, /minio/ paths)
     when writable, else a scratch directory."""
     workspace_path: str = "/kfp-workspace"
+    container_runtime: str = ""
+    """``docker``/``podman``: run the command in the spec's image through that CLI (``launcher.containers``)."""
     escape_tags: bool = False
     """Values on the engine channel are tag-escaped (``launcher.wire``): decode inputs, encode outputs."""
     pod_name: str = ""
@@ -115,6 +117,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-file", type=Path)
     p.add_argument("--mount-root", type=Path, help="local staging root for remote artifacts (default: / if writable)")
     p.add_argument("--workspace-path", default="/kfp-workspace")
+    p.add_argument("--container-runtime", choices=("docker", "podman"),
+                   help="run the command in the spec's image with this engine CLI (local runs)")
     p.add_argument("--escape-tags", action="store_true",
                    help="inputs and outputs carry tag-escaped strings (Argo; see launcher/wire.py)")
     return p
@@ -206,6 +210,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> Options:
         metrics_file=args.metrics_file,
         mount_root=args.mount_root,
         workspace_path=args.workspace_path,
+        container_runtime=args.container_runtime or "",
         escape_tags=args.escape_tags,
         pod_name=env.get("KFP_POD_NAME", ""),
         run_values={

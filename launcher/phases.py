@@ -294,8 +294,16 @@ def run(ctx: Context) -> None:
     argv = command_line(ctx)
     if not argv:
         raise SpecError("task spec: the command is empty")
-    ctx.say(f"running {argv[0]} with {len(argv) - 1} arguments")
-    code, forwarded = run_command(argv, {**ctx.options.environ, **ctx.spec.env}, ctx.say)
+    env = {**ctx.options.environ, **ctx.spec.env}
+    if ctx.options.container_runtime:
+        from launcher.containers import container_command
+
+        argv, env = container_command(ctx.options.container_runtime, ctx.spec.image, argv, ctx.spec.env,
+                                      _host_directories(ctx), ctx.options.task_path)
+        ctx.say(f"running {ctx.spec.image} with {ctx.options.container_runtime}")
+    else:
+        ctx.say(f"running {argv[0]} with {len(argv) - 1} arguments")
+    code, forwarded = run_command(argv, env, ctx.say)
     ctx.exit_code = code
     if forwarded:
         names = ", ".join(sorted({signal.Signals(s).name for s in forwarded}))
@@ -304,6 +312,16 @@ def run(ctx: Context) -> None:
             ctx.exit_code = 128 + forwarded[0]
     elif code != 0:
         ctx.error = f"the command exited with code {code}"
+
+
+def _host_directories(ctx: Context) -> list[Path]:
+    """Every directory the command's paths point into (mounted at the same path in a container)."""
+    directories = [ctx.scratch, *(output.local.parent for output in ctx.outputs.values())]
+    for items in ctx.inputs.values():
+        for artifact in items:
+            if artifact.local is not None:
+                directories.append(artifact.local if artifact.local.is_dir() else artifact.local.parent)
+    return directories
 
 
 # ---------------------------------------------------------------------------------------------

@@ -248,3 +248,24 @@ def test_artifact_set_and_key_fill_a_reference_with_run_time_strings(tmp_path):
     bad = launch(REF_SPEC, tmp_path / "bad", extra=["--artifact", f"data={base}",
                                                     "--artifact-set", 'data=["nope",1]=x'])
     assert bad.code != 0 and "is not in the reference" in bad.stderr
+
+
+FAKES = REPO / "tests" / "fakes"
+
+
+def test_container_runtime_runs_the_command_in_its_image_with_only_its_paths_mounted(tmp_path):
+    """`--container-runtime docker` (the local runner's --runner docker), against tests/fakes/docker, which
+    fails any absolute path that would be missing in the container and passes only --env variables."""
+    log = tmp_path / "docker.log"
+    env = {"PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}", "FAKE_DOCKER_LOG": str(log), "SECRET_ON_HOST": "s3cr3t"}
+    spec = dict(ARTIFACT_SPEC, env={"GREETING": "hi"})
+    result = launch(spec, tmp_path, env=env, extra=[*_artifact_inputs(tmp_path), "--container-runtime", "docker"])
+    assert result.code == 0, result.stderr
+    assert Path(result.artifact("joined")["uri"]).read_text() == "head\ntail\n"
+    call = json.loads(log.read_text().splitlines()[-1])
+    assert call[:2] == ["run", "--rm"] and "debian:stable-slim" in call
+    assert call[call.index("--env") + 1] == "GREETING" and "SECRET_ON_HOST" not in json.dumps(call)
+    assert "hi" not in call  # values travel in the environment, not in argv
+    failed = launch(ARTIFACT_SPEC, tmp_path / "f", env=env,
+                    extra=[*_artifact_inputs(tmp_path / "f"), "--param", "code=3", "--container-runtime", "docker"])
+    assert failed.code == 3 and "exited with code 3" in failed.stderr
