@@ -97,7 +97,7 @@ def resolve(ctx: Context) -> None:
         if unknown:
             raise SpecError(f"{flag} {', '.join(unknown)}: not an input of this component")
     for name, declared in spec.input_params.items():
-        if name in options.params:
+        if name in options.params and not (options.escape_tags and options.params[name] == wire.ABSENT):
             try:
                 ctx.params[name] = _decode_input(options.params[name], declared.type, options.escape_tags)
             except values.TypeMismatch as error:
@@ -107,7 +107,7 @@ def resolve(ctx: Context) -> None:
         elif not declared.optional:
             raise SpecError(f"input parameter {name!r} is required but was not passed")
     for name, declared in spec.input_artifacts.items():
-        if name in options.artifacts:
+        if name in options.artifacts and not (options.escape_tags and options.artifacts[name] == wire.ABSENT):
             edits = options.artifact_edits.get(name)
             refs = _references(options.artifacts[name], name, declared.is_list, need_uri=not edits)
             if edits:

@@ -5,19 +5,30 @@ value holding ``{{workflow.name}}`` or ``{{=expr}}`` would be rewritten (or exec
 the next task. With ``--escape-tags`` every string that holds ``{{`` (or starts with the marker
 itself) travels as ``PREFIX + base64(utf-8)``: the whole text of a ``STRING`` value, and each string
 leaf (and key) of a JSON value, so Argo can still parse lists for ``withParam`` and take ``{{item.k}}``.
+The kubelet also rewrites ``$(VAR)`` and ``$$`` in container args, so those are escaped the same way.
 The compiler applies the same encoding to constants; the launcher decodes every input.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
-PREFIX = "kfp-driver:b64:"
+MARKER = "kfp-driver:"
+"""Texts starting with it are ours on the wire: natural values that do are escaped too."""
+PREFIX = MARKER + "b64:"
+ABSENT = MARKER + "absent"
+"""An input the engine could not fill (its producer failed): the launcher treats it as not passed."""
+
+
+KUBELET_REFERENCE = re.compile(r"\$\$|\$\([A-Za-z_][A-Za-z0-9_]*\)")
+"""What the kubelet rewrites in container args: ``$$`` and ``$(VAR)``."""
 
 
 def needs_escape(text: str) -> bool:
-    return "{{" in text or text.startswith(PREFIX)
+    """``{{`` (Argo's tags), a kubelet reference, or our marker."""
+    return "{{" in text or text.startswith(MARKER) or ("$" in text and KUBELET_REFERENCE.search(text) is not None)
 
 
 def escape_text(text: str) -> str:

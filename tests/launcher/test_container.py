@@ -269,3 +269,15 @@ def test_container_runtime_runs_the_command_in_its_image_with_only_its_paths_mou
     failed = launch(ARTIFACT_SPEC, tmp_path / "f", env=env,
                     extra=[*_artifact_inputs(tmp_path / "f"), "--param", "code=3", "--container-runtime", "docker"])
     assert failed.code == 3 and "exited with code 3" in failed.stderr
+
+
+def test_absent_marker_means_not_passed_on_argo(tmp_path):
+    """An ignore_upstream_failure task reading a failed producer's output gets the ABSENT marker on Argo."""
+    from launcher import wire
+
+    spec = container_spec(["sh", "-c", 'printf "%s" "$0" > "$1"'], [ph("inputValue", "text"), ph("outputParameterFile", "out")],
+                          inputs={"parameters": {"text": {"type": "STRING", "optional": True, "default": "dflt"}}},
+                          outputs={"parameters": {"out": {"type": "STRING"}}})
+    result = launch(spec, tmp_path, extra=["--escape-tags", "--param", f"text={wire.ABSENT}"])
+    assert result.code == 0, result.stderr
+    assert result.param("out") == "dflt"

@@ -13,7 +13,7 @@ from typing import Any
 from driver.plan.conditions import BinOp, Call, Expr, ListLit, Lit, Neg, Not, Ref
 from driver.plan.model import ParamType
 from driver.plan.values import encode_value
-from launcher.wire import PREFIX, escape_tree, needs_escape
+from launcher.wire import KUBELET_REFERENCE, PREFIX, escape_tree, needs_escape
 
 RUN_ID = "{{workflow.uid}}"
 RUN_NAME = "{{workflow.name}}"
@@ -48,8 +48,13 @@ def final_status(task: str, ir_task: str) -> str:
 
 
 def expression(code: str) -> str:
-    """An expression tag: Argo evaluates ``code`` with variables bound to values (never re-parsed)."""
-    return "{{=" + code + "}}"
+    """An expression tag: Argo evaluates ``code`` with variables bound to values (never re-parsed).
+
+    The tag ends at the first ``}}``, so nested map literals are closed as ``} }`` (string literals
+    never hold a brace: ``literal`` escapes them)."""
+    while "}}" in code:
+        code = code.replace("}}", "} }")
+    return "{{=" + code + (" }}" if code.endswith("}") else "}}")
 
 
 def argument_value(value: Any, kind: ParamType) -> str:
@@ -59,12 +64,15 @@ def argument_value(value: Any, kind: ParamType) -> str:
 
 
 def json_without_tags(value: Any) -> str:
-    """Compact JSON in which no ``{{`` can occur: every brace inside strings is a unicode escape.
-
-    Outside strings JSON never puts two opening braces together, so only string content needs it.
+    """Compact JSON that neither Argo (``{{``) nor the kubelet (``$(VAR)``, ``$$``) rewrites in argv: those
+    characters become unicode escapes, which only occur inside JSON strings.
     """
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("{{", "\\u007b\\u007b") if "{{" in text else text
+    if "{{" in text:
+        text = text.replace("{{", "\\u007b\\u007b")
+    if "$" in text and KUBELET_REFERENCE.search(text):
+        text = text.replace("$", "\\u0024")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +93,11 @@ def var_task_output(task: str, name: str) -> str:
 
 def var_task_status(task: str) -> str:
     return f"tasks[{literal(task)}].status"
+
+
+def if_status(task: str, phase: str, then: str, otherwise: str) -> str:
+    """``then`` when ``task`` ended in ``phase``, else ``otherwise`` (only the chosen branch is read)."""
+    return f"({var_task_status(task)} == {literal(phase)} ? {then} : {otherwise})"
 
 
 def literal(value: Any) -> str:

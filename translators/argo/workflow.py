@@ -35,7 +35,7 @@ from driver.plan.model import (
 )
 from driver.plan.taskspec import task_spec
 from driver.plan.values import encode_value
-from launcher.wire import escape_tree
+from launcher.wire import ABSENT, escape_tree
 from translators.argo import exprs
 from translators.argo.container import ContainerTemplates
 from translators.naming import NameTable, dns_label
@@ -184,7 +184,7 @@ class _WorkflowBuilder:
         outputs = self.dag_outputs(scope, component.dag.outputs, task_names)
         if outputs:
             template["outputs"] = {"parameters": outputs}
-        template["dag"] = {"tasks": tasks}
+        template["dag"] = _dag(tasks, any(t.trigger == Trigger.ALL_COMPLETED for t in component.dag.tasks.values()))
         self.templates.append(template)
         return name
 
@@ -322,6 +322,15 @@ class _WorkflowBuilder:
             code = exprs.json_field(exprs.var_task_output(producer, source.output), binding.fields,
                                     as_json=kind != ParamType.STRING)
             return _Value(exprs.expression(code), (source.task,))
+        if task.trigger == Trigger.ALL_COMPLETED:  # the producer may have failed: then the input is absent
+            code = exprs.if_status(producer, "Succeeded", exprs.var_task_output(producer, source.output),
+                                   exprs.literal(ABSENT))
+            return _Value(exprs.expression(code), (source.task,))
+        assert scope.component.dag is not None
+        if scope.component.dag.tasks[source.task].loop is not None:  # a loop over no items outputs []
+            code = exprs.if_status(producer, "Skipped", exprs.literal("[]"),
+                                   exprs.var_task_output(producer, source.output))
+            return _Value(exprs.expression(code), (source.task,))
         return _Value(exprs.task_output(producer, source.output), (source.task,))
 
     def importer_outputs(self, task: Task, component: Component, values: dict[str, _Value]) -> dict[str, _Value]:
@@ -420,7 +429,8 @@ class _WorkflowBuilder:
             "inputs": {"parameters": [{"name": argument["name"]} for argument in outer]},
             "dag": {"tasks": [inner]},
         }
-        outputs = [{"name": p["name"], "valueFrom": {"parameter": exprs.task_output(inner["name"], p["name"])}}
+        outputs = [{"name": p["name"], "valueFrom": {"parameter": exprs.task_output(inner["name"], p["name"]),
+                                                     "default": "[]"}}  # a loop over no items outputs []
                    for p in body.get("outputs", {}).get("parameters", [])]
         if outputs:
             wrapper["outputs"] = {"parameters": outputs}
@@ -479,6 +489,17 @@ def _metadata_code(metadata: Any, values: dict[str, _Value]) -> str:
                 parts.append(exprs.literal(""))
         return exprs.escaped(" + ".join(parts))
     return exprs.literal(escape_tree(metadata))
+
+
+def _dag(tasks: list[dict[str, Any]], has_exit_tasks: bool) -> dict[str, Any]:
+    """A DAG template body. Argo judges a DAG by its leaves only, and an exit handler (or an
+    ignore_upstream_failure task) is a leaf that succeeds after the body failed: such a DAG makes every
+    task a target, so any failure fails it as KFP says, and waits for all of them (no fail-fast)."""
+    dag: dict[str, Any] = {"tasks": tasks}
+    if has_exit_tasks:
+        dag["target"] = " ".join(task["name"] for task in tasks)
+        dag["failFast"] = False
+    return dag
 
 
 def _runs_launcher(component: Component) -> bool:
