@@ -95,6 +95,23 @@ def var_task_status(task: str) -> str:
     return f"tasks[{literal(task)}].status"
 
 
+_SCALAR_FROM_TEXT = {ParamType.NUMBER_INTEGER: "asInt(#)", ParamType.NUMBER_DOUBLE: "asFloat(#)",
+                     ParamType.BOOLEAN: '(# == "true")'}
+
+
+def typed_list(variable: str, item_type: ParamType, depth: int) -> str:
+    """A loop's collected output with its numbers and booleans typed again.
+
+    Argo gathers iteration outputs as a JSON list of *strings* unless every value is a JSON object or
+    array, so ``[1, 4]`` would reach the consumer as ``["1", "4"]``; nested loops nest the lists."""
+    convert = _SCALAR_FROM_TEXT.get(item_type)
+    if convert is None:
+        return variable
+    for _ in range(depth - 1):
+        convert = f"map(#, {convert})"
+    return f"toJson(map(fromJSON({variable}), {convert}))"
+
+
 def if_status(task: str, phase: str, then: str, otherwise: str) -> str:
     """``then`` when ``task`` ended in ``phase``, else ``otherwise`` (only the chosen branch is read)."""
     return f"({var_task_status(task)} == {literal(phase)} ? {then} : {otherwise})"

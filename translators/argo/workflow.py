@@ -327,11 +327,25 @@ class _WorkflowBuilder:
                                    exprs.literal(ABSENT))
             return _Value(exprs.expression(code), (source.task,))
         assert scope.component.dag is not None
-        if scope.component.dag.tasks[source.task].loop is not None:  # a loop over no items outputs []
-            code = exprs.if_status(producer, "Skipped", exprs.literal("[]"),
-                                   exprs.var_task_output(producer, source.output))
+        producer_task = scope.component.dag.tasks[source.task]
+        if producer_task.loop is not None:  # Collected
+            item_type, depth = self.collected_items(producer_task, source.output)
+            collected = exprs.typed_list(exprs.var_task_output(producer, source.output), item_type, depth)
+            code = exprs.if_status(producer, "Skipped", exprs.literal("[]"), collected)  # no items: []
             return _Value(exprs.expression(code), (source.task,))
         return _Value(exprs.task_output(producer, source.output), (source.task,))
+
+    def collected_items(self, loop_task: Task, output: str) -> tuple[ParamType, int]:
+        """Type of the values a loop's output collects, and how many loops deep they sit."""
+        depth, task = 0, loop_task
+        while True:
+            depth += 1 if task.loop is not None else 0
+            component = self.plan.component_of(task)
+            if component.dag is None or output not in component.dag.outputs:
+                declared = component.outputs.parameters.get(output)
+                return (declared.type if declared else ParamType.STRING), depth
+            selector = component.dag.outputs[output].selectors[0]
+            task, output = component.dag.tasks[selector.task], selector.output
 
     def importer_outputs(self, task: Task, component: Component, values: dict[str, _Value]) -> dict[str, _Value]:
         """An importer needs no pod: its output reference is built where it is consumed."""
