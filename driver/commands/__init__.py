@@ -4,4 +4,4 @@
 plus one name in that tuple.
 """
 
-COMMANDS = ("compile", "run")
+COMMANDS = ("compile", "run", "lint")
