@@ -281,3 +281,10 @@ def test_absent_marker_means_not_passed_on_argo(tmp_path):
     result = launch(spec, tmp_path, extra=["--escape-tags", "--param", f"text={wire.ABSENT}"])
     assert result.code == 0, result.stderr
     assert result.param("out") == "dflt"
+
+
+def test_list_outputs_also_come_as_arrays_of_strings(tmp_path):
+    """Tekton array results hold strings only: ``<name>.items`` carries a LIST output that way."""
+    result = launch(TYPED_SPEC, tmp_path, extra=["--param", "n=1"])
+    assert result.code == 0, result.stderr
+    assert json.loads((result.outputs_dir / "parameters" / "items.items").read_text()) == ["1", '{"a":2}']

@@ -87,7 +87,12 @@ def var_workflow_param(name: str) -> str:
     return f"workflow.parameters[{literal(name)}]"
 
 
-def var_task_output(task: str, name: str) -> str:
+def var_task_output(task: str, name: str, *, guarded: bool = False) -> str:
+    """``guarded``: nil (not an error) when the task has no such output. Argo (3.7.11+) checks every
+    variable an expression names before evaluating it, also in a branch not taken, and waits forever for
+    a missing one; guarded accesses are exempt."""
+    if guarded:
+        return f"tasks[{literal(task)}]?.outputs?.parameters?.[{literal(name)}]"
     return f"tasks[{literal(task)}].outputs.parameters[{literal(name)}]"
 
 

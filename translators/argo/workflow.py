@@ -323,8 +323,8 @@ class _WorkflowBuilder:
                                     as_json=kind != ParamType.STRING)
             return _Value(exprs.expression(code), (source.task,))
         if task.trigger == Trigger.ALL_COMPLETED:  # the producer may have failed: then the input is absent
-            code = exprs.if_status(producer, "Succeeded", exprs.var_task_output(producer, source.output),
-                                   exprs.literal(ABSENT))
+            code = exprs.if_status(producer, "Succeeded",
+                                   exprs.var_task_output(producer, source.output, guarded=True), exprs.literal(ABSENT))
             return _Value(exprs.expression(code), (source.task,))
         assert scope.component.dag is not None
         producer_task = scope.component.dag.tasks[source.task]

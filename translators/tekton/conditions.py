@@ -234,7 +234,19 @@ def _cel(expr: Expr, operands: dict[str, Operand]) -> WhenCel:
                 f"needs a CEL 'when' expression, and input '{name}' is {what}: Tekton pastes its text into "
                 "the CEL source, so a crafted value could change the decision (only numeric and boolean task "
                 "outputs are safe there)")
-    return WhenCel(tuple(_merge(_cel_pieces(expr, operands))))
+    # Tekton's reconciler evaluates CEL 'when's before it substitutes results too: a number not yet
+    # substituted must make the expression false, not an error (which fails the whole run)
+    guards: list[Union[Value, str]] = []
+    for name in sorted(refs(expr)):
+        operand = operands[name]
+        if operand.type in NUMBERS:
+            guards += ["'", operand.value, f"'.matches('{_CEL_NUMBER}') && "]
+    return WhenCel(tuple(_merge(["("] + guards + _cel_pieces(expr, operands) + [")"] if guards
+                                else _cel_pieces(expr, operands))))
+
+
+_CEL_NUMBER = r"^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$"
+"""How the launcher writes a number (JSON); anything else, e.g. an unsubstituted ``$(tasks...)``, fails it."""
 
 
 def _cel_pieces(expr: Expr, operands: dict[str, Operand]) -> list[Union[Value, str]]:

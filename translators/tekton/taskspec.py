@@ -217,7 +217,8 @@ class PipelineTaskRenderer:
         dollar = False
         for (output, artifact, array), name in self.context.results.get(self.flat.id, {}).items():
             declared.append({"name": name, **({"type": "array"} if array else {})})
-            source, escaped = exprs.step_text(f"{OUTPUTS_DIR}/{'artifacts' if artifact else 'parameters'}/{output}")
+            file = f"{output}.items" if array else output  # the launcher writes lists as string arrays there
+            source, escaped = exprs.step_text(f"{OUTPUTS_DIR}/{'artifacts' if artifact else 'parameters'}/{file}")
             dollar |= escaped
             copies += [source, exprs.result_path(name)]
         if not copies:
