@@ -4,4 +4,4 @@
 plus one name in that tuple.
 """
 
-COMMANDS = ("compile", "run", "lint")
+COMMANDS = ("compile", "run", "lint", "submit")

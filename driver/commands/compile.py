@@ -21,6 +21,12 @@ def register(commands: Any) -> None:
     cmd.add_argument("--target", choices=("argo", "tekton"), default="argo")
     cmd.add_argument("-o", "--output", help="output file, or a directory when compiling several files")
     cmd.add_argument("--format", choices=("yaml", "json"), help="default: json for *.json outputs, else yaml")
+    add_manifest_options(cmd)
+    cmd.set_defaults(handler=_compile)
+
+
+def add_manifest_options(cmd: argparse.ArgumentParser) -> None:
+    """The flags that shape a manifest (read back by ``compile_options`` and ``with_parameters``)."""
     cmd.add_argument("--pipeline-root", help="artifact root URI (default: the IR's, else minio://mlpipeline/v2/artifacts)")
     cmd.add_argument("--launcher-image", help="image the launcher is copied from (env KFP_DRIVER_LAUNCHER_IMAGE)")
     cmd.add_argument("--service-account", help="service account for task pods")
@@ -33,7 +39,6 @@ def register(commands: Any) -> None:
     cmd.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="this run's value for a pipeline parameter (typed as in `run`; default: the IR's)")
     cmd.add_argument("--param-file", help="JSON or YAML file with a mapping of parameter values")
-    cmd.set_defaults(handler=_compile)
 
 
 def compile_options(args: argparse.Namespace) -> CompileOptions:
@@ -100,7 +105,7 @@ def _compile(args: argparse.Namespace) -> int:
             text = render(manifest, fmt)
             check_size(text, source)
             write_text(text, target)
-            _note_fixed_parameters(manifest, source)
+            note_fixed_parameters(manifest, source)
         except KfpDriverError as error:
             if not many:
                 raise
@@ -110,7 +115,7 @@ def _compile(args: argparse.Namespace) -> int:
     return 2 if problems else 0
 
 
-def _note_fixed_parameters(manifest: dict[str, Any], source: str) -> None:
+def note_fixed_parameters(manifest: dict[str, Any], source: str) -> None:
     """Tekton may fix parameters into the run (translators/tekton/pipelinerun.py): say so, never silently."""
     from translators.tekton.pipelinerun import FIXED_PARAMETERS_ANNOTATION
 
