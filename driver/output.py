@@ -35,11 +35,25 @@ def _dumper() -> type:
 
 
 def check_size(text: str, source: str) -> None:
+    """Refuse a manifest over the Kubernetes object limit, naming its largest parts."""
     size = len(text.encode())
     if size > K8S_OBJECT_LIMIT:
+        from driver.debug.size import one_line, size_report
+
+        manifest = json.loads(text) if text.lstrip().startswith("{") else _load_yaml(text)
+        objects = manifest["items"] if manifest.get("kind") == "List" else [manifest]
+        largest = one_line(max((size_report(obj) for obj in objects), key=lambda report: report.total))
+        target = "" if manifest.get("kind", "").startswith("Workflow") else " --target tekton"
         raise KfpDriverError(
-            f"{source}: the manifest is {size:,} bytes, over the ~1.5 MiB Kubernetes object limit",
-            hint="split the pipeline or move large constants into artifacts")
+            f"{source}: the manifest is {size:,} bytes, over the ~1.5 MiB Kubernetes object limit; largest: {largest}",
+            hint=f"`kfp-driver explain {source}{target} --size` shows every part; split the pipeline or move "
+                 "large constants into artifacts")
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def write_text(text: str, target: Path | None) -> None:

@@ -4,4 +4,4 @@
 plus one name in that tuple.
 """
 
-COMMANDS = ("compile", "run", "lint", "submit")
+COMMANDS = ("compile", "run", "lint", "explain", "graph", "submit")

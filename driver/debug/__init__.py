@@ -1,0 +1,1 @@
+"""Debugging aids: ``explain`` (IR task -> manifest mapping, manifest size) and ``graph`` (pictures)."""
