@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from launcher import values
+from launcher import values, wire
 from launcher.errors import SpecError
 from launcher.retry import RetryPolicy
 from launcher.stores import StoreConfig
@@ -154,7 +154,7 @@ def split_lists(argv: Sequence[str]) -> tuple[list[str], dict[str, str], dict[st
             artifacts[name] = json.dumps(items)
         else:
             try:
-                params[name] = json.dumps([values.decode(item, kind) for item in items])
+                params[name] = json.dumps([values.decode(wire.unescape_text(item), kind) for item in items])
             except values.TypeMismatch as error:
                 raise SpecError(f"--list {name}: {error}") from None
         index += 1 + int(count)

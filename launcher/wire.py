@@ -1,11 +1,12 @@
-"""Tag-safe values for engines that re-substitute parameter text (Argo, with ``--escape-tags``).
+"""Tag-safe values for engines that re-substitute parameter text (Argo and Tekton: ``--escape-tags``).
 
 Argo expands ``{{...}}`` found *inside* a parameter's value on each of its substitution passes, so a
 value holding ``{{workflow.name}}`` or ``{{=expr}}`` would be rewritten (or executed) on its way to
 the next task. With ``--escape-tags`` every string that holds ``{{`` (or starts with the marker
 itself) travels as ``PREFIX + base64(utf-8)``: the whole text of a ``STRING`` value, and each string
 leaf (and key) of a JSON value, so Argo can still parse lists for ``withParam`` and take ``{{item.k}}``.
-The kubelet also rewrites ``$(VAR)`` and ``$$`` in container args, so those are escaped the same way.
+Tekton substitutes ``$(...)`` found in values too, and the kubelet rewrites ``$(VAR)`` and ``$$`` in
+container args, so those are escaped the same way (Tekton passes ``--escape-tags`` as well).
 The compiler applies the same encoding to constants; the launcher decodes every input.
 """
 
@@ -27,8 +28,8 @@ KUBELET_REFERENCE = re.compile(r"\$\$|\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
 def needs_escape(text: str) -> bool:
-    """``{{`` (Argo's tags), a kubelet reference, or our marker."""
-    return "{{" in text or text.startswith(MARKER) or ("$" in text and KUBELET_REFERENCE.search(text) is not None)
+    """``{{`` (Argo's tags), ``$(`` (Tekton's variables, the kubelet's ``$(VAR)``), ``$$``, or our marker."""
+    return "{{" in text or "$(" in text or "$$" in text or text.startswith(MARKER)
 
 
 def escape_text(text: str) -> str:

@@ -100,7 +100,7 @@ def test_launcher_argv_mirrors_the_argo_target_with_tekton_variables(tmp_path: P
     args = step(produce)["args"]
     assert [arg.split("=", 1)[0] for arg in args] == [
         "--spec", "--run-id", "--job-name", "--task-path", "--pipeline-root", "--output-root", "--outputs-dir",
-        "--records", "--no-cache"]
+        "--records", "--escape-tags", "--no-cache"]
     assert launcher_values(produce, "--run-id") == ["$(context.pipelineRun.uid)"]
     assert launcher_values(produce, "--job-name") == ["$(context.pipelineRun.name)"]
     assert launcher_values(produce, "--output-root") == \

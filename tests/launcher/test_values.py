@@ -46,8 +46,8 @@ def test_wire_escaping_round_trips_and_leaves_plain_text_alone():
     for text in ("plain", "", "{{x}}", "a{{", wire.PREFIX + "abc", "ü🙂{{=1}}\n"):
         assert wire.unescape_text(wire.escape_text(text)) == text
         assert "{{" not in wire.escape_text(text)
-    assert wire.escape_text("plain $x $(not a var) `y` }}") == "plain $x $(not a var) `y` }}"
-    for kubelet_rewrites in ("$(HOME)", "a$$b", "kfp-driver:absent"):
+    assert wire.escape_text("plain $x ${y} `y` }}") == "plain $x ${y} `y` }}"
+    for kubelet_rewrites in ("$(HOME)", "$(params.x)", "a$$b", "kfp-driver:absent"):
         assert wire.escape_text(kubelet_rewrites).startswith(wire.PREFIX)
     tree = {"{{k}}": ["{{v}}", 1, None, {"n": "ok"}]}
     assert wire.unescape_tree(wire.escape_tree(tree)) == tree

@@ -147,9 +147,6 @@ class _Flattener:
             if param.has_default or param.required:
                 inputs[name] = PipelineParam(name)
                 self.params[name] = RootParam(param)
-            if param.has_default and not _step_inert(encode_value(param.default, param.type)):
-                self.problems.append(Refusal(None, f"default of pipeline parameter '{name}' contains '$(' or '$$'",
-                                             "Tekton and Kubernetes would substitute it").error())
         for name, artifact in root.inputs.artifacts.items():
             inputs[name] = PipelineParam(name)
             self.params[name] = RootParam(artifact)

@@ -28,6 +28,7 @@ import networkx as nx
 from driver.errors import KfpDriverError, UnsupportedFeature, raise_if_any
 from driver.plan.model import ArtifactDef, ParamType, Plan
 from driver.plan.values import encode_value
+from launcher.wire import escape_tree
 from translators.naming import dns_label
 from translators.options import CompileOptions
 from translators.tekton.conditions import WhenCel
@@ -170,8 +171,7 @@ def _params(plan: Plan, options: CompileOptions, flat: FlatPipeline, context: Co
             params.append(entry)
             continue
         if definition.has_default:
-            entry["default"] = [_item_text(item) for item in definition.default] if root.array \
-                else encode_value(definition.default, definition.type)
+            entry["default"] = _param_text(definition.default, definition.type, root.array)
         if definition.description:
             entry["description"] = definition.description
         params.append(entry)
@@ -186,13 +186,20 @@ def _run_params(options: CompileOptions, flat: FlatPipeline, context: Context) -
             continue
         value = options.parameters[ir_name]
         if isinstance(root.definition, ArtifactDef):
-            text: Any = value if isinstance(value, str) else encode_value(value, ParamType.STRUCT)
-        elif root.array:
-            text = [_item_text(item) for item in value]
+            kind = ParamType.STRING if isinstance(value, str) else ParamType.STRUCT
+            text: Any = encode_value(escape_tree(value), kind)
         else:
-            text = encode_value(value, root.definition.type)
+            text = _param_text(value, root.definition.type, root.array)
         given.append({"name": context.params[ir_name], "value": text})
     return given
+
+
+def _param_text(value: Any, kind: ParamType, array: bool) -> Any:
+    """A pipeline parameter's value as Tekton text, tag-escaped (``launcher.wire``: Tekton would substitute a
+    ``$(...)`` inside it); an array parameter holds one string per list item."""
+    if array:
+        return [_item_text(escape_tree(item)) for item in value]
+    return encode_value(escape_tree(value), kind)
 
 
 def _item_text(item: Any) -> str:

@@ -143,6 +143,7 @@ class PipelineTaskRenderer:
             f"--output-root={'/'.join([root, exprs.RUN_UID, path_arg, exprs.POD_UNIQUE])}",
             f"--outputs-dir={OUTPUTS_DIR}",
             f"--records={'/'.join([root, exprs.RUN_UID, '.records'])}",
+            "--escape-tags",  # results and run values holding $( or {{ travel escaped (launcher/wire.py)
         ]
         inputs = flat.component.inputs
         for name in sorted(flat.params):
