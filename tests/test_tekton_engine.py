@@ -169,10 +169,6 @@ def test_hostile_strings_arrive_intact(tmp_path: Path) -> None:
     assert summary["tasks"]["echo-py-2"]["outputs"]["Output"] != ""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "translator bug: a run parameter value holding Tekton variable syntax ('... $(params.x) $$(y) "
-    "$(context.taskRun.name)') reaches the task spec unescaped through $(params.value); the TaskRun "
-    "reconciler then refuses the pod: 'non-existent variable in \"--param=text=... $(params.x) ...\"'"))
 def test_tekton_variable_syntax_in_a_run_parameter(tmp_path: Path) -> None:
     summary = same_as_local(E2E / "hostile_strings.yaml", tmp_path, f"value={TEKTON_SYNTAX}")
     assert summary["tasks"]["echo-sh"]["outputs"]["out"] == TEKTON_SYNTAX
@@ -200,10 +196,6 @@ def test_hostile_strings_through_task_results(tmp_path: Path) -> None:
     relay(tmp_path, HOSTILE, HOSTILE)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "translator bug: an output holding Tekton variable syntax crosses a result unescaped: in the consumer "
-    "Tekton substitutes '$(context.taskRun.name)' and refuses the pod over '$(params.x)' ('non-existent "
-    "variable in \"--param=text=... $(params.x) $$(y) relay-...-relayed\"')"))
 def test_tekton_variable_syntax_through_a_result(tmp_path: Path) -> None:
     relay(tmp_path, HOSTILE, TEKTON_SYNTAX)
 

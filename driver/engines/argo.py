@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from driver.engines.outputs import decode_artifacts, decode_parameter
 from driver.errors import KfpDriverError
 from driver.local.envs import ensure_env, strip_install_preamble
 from driver.local.model import ArtifactRef, RunOptions, RunResult, State, TaskRecord
@@ -29,12 +30,10 @@ from driver.plan.model import (
     ContainerExecutor,
     ImporterExecutor,
     Interface,
-    ParamType,
     Plan,
     TaskOutput,
 )
-from driver.plan.values import TypeMismatch, decode_value
-from launcher.wire import unescape_text, unescape_tree
+from launcher.wire import unescape_tree
 from translators import compiler_for
 from translators.argo import exprs
 from translators.options import CompileOptions
@@ -294,26 +293,11 @@ def _typed_outputs(texts: dict[str, str], declared: Interface) -> dict[str, Any]
     outputs: dict[str, Any] = {}
     for name, param in declared.parameters.items():
         if name in texts:
-            outputs[name] = _decode(texts[name], param.type)
+            outputs[name] = decode_parameter(texts[name], param.type)
     for name in declared.artifacts:
         if name in texts:
-            data = unescape_tree(json.loads(texts[name]))
-            outputs[name] = [ArtifactRef.from_json(_json(d)) for d in data] if isinstance(data, list) \
-                else ArtifactRef.from_json(data)
+            outputs[name] = decode_artifacts(json.loads(texts[name]))
     return outputs
-
-
-def _decode(text: str, kind: ParamType) -> Any:
-    """A value the launcher wrote decodes by its declared type; anything else is reported as it came."""
-    try:
-        return unescape_text(text) if kind == ParamType.STRING else unescape_tree(decode_value(text, kind))
-    except TypeMismatch:
-        return text
-
-
-def _json(value: Any) -> Any:
-    """Argo aggregates loop outputs as a list whose elements may be JSON text."""
-    return json.loads(value) if isinstance(value, str) and value.startswith("{") else value
 
 
 def _duration(node: dict[str, Any]) -> float:

@@ -26,10 +26,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from driver.engines.outputs import decode_artifacts, decode_item, decode_parameter
 from driver.errors import KfpDriverError
-from driver.local.model import ArtifactRef, RunOptions, RunResult, State, TaskRecord
-from driver.plan.model import Component, ContainerExecutor, Interface, ParamType, Plan
-from driver.plan.values import TypeMismatch, decode_value
+from driver.local.model import RunOptions, RunResult, State, TaskRecord
+from driver.plan.model import Component, ContainerExecutor, Interface, Plan
 from translators import compiler_for
 from translators.options import CompileOptions
 from translators.tekton.names import result_name
@@ -199,11 +199,11 @@ class TaskRuns:
         for name, param in declared.parameters.items():
             file = directory / "parameters" / name
             if file.exists():
-                outputs[name] = _decode(file.read_text(encoding="utf-8"), param.type)
+                outputs[name] = decode_parameter(file.read_text(encoding="utf-8"), param.type)
         for name in declared.artifacts:
             file = directory / "artifacts" / name
             if file.exists():
-                outputs[name] = _artifact(json.loads(file.read_text(encoding="utf-8")))
+                outputs[name] = decode_artifacts(json.loads(file.read_text(encoding="utf-8")))
         return outputs
 
     def skipped(self, skipped: dict[str, Any]) -> list[TaskRecord]:
@@ -247,34 +247,15 @@ class TaskRuns:
                 continue
             if name in declared.parameters:
                 kind = declared.parameters[name].type
-                outputs[name] = [_item(v) for v in value] if isinstance(value, list) else _decode(value, kind)
+                outputs[name] = [decode_item(v) for v in value] if isinstance(value, list) \
+                    else decode_parameter(value, kind)
             else:
-                data = [json.loads(v) for v in value] if isinstance(value, list) else json.loads(value)
-                outputs[name] = _artifact(data)
+                outputs[name] = decode_artifacts(value if isinstance(value, list) else json.loads(value))
         return outputs
 
 
 def _under(path: str, ancestor: str) -> bool:
     return path == ancestor or path.startswith(ancestor + "/") or path.startswith(ancestor + "[")
-
-
-def _decode(text: str, kind: ParamType) -> Any:
-    try:
-        return decode_value(text, kind)
-    except TypeMismatch:
-        return text
-
-
-def _item(text: str) -> Any:
-    """An element of an array result (a gathered loop output): JSON if it parses, else the string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def _artifact(data: Any) -> Any:
-    return [ArtifactRef.from_json(d) for d in data] if isinstance(data, list) else ArtifactRef.from_json(data)
 
 
 def _duration(run: dict[str, Any]) -> float:
