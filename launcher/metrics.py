@@ -19,8 +19,9 @@ def write_metrics(path: Path, record: dict[str, Any]) -> None:
         "# TYPE kfp_task_artifact_bytes gauge",
         f'kfp_task_artifact_bytes{{{labels},direction="in"}} {metrics["artifact_bytes_in"]}',
         f'kfp_task_artifact_bytes{{{labels},direction="out"}} {metrics["artifact_bytes_out"]}',
-        "# TYPE kfp_task_upload_success gauge",
-        f"kfp_task_upload_success{{{labels}}} {int(metrics['upload_success'])}",
+        "# TYPE kfp_task_upload_success gauge",  # absent when the attempt uploaded nothing
+        *([f"kfp_task_upload_success{{{labels}}} {int(metrics['upload_success'])}"]
+          if metrics["upload_success"] is not None else []),
         "# TYPE kfp_task_store_retries gauge",
         f"kfp_task_store_retries{{{labels}}} {metrics['retries']}",
         "# TYPE kfp_task_cache_hit gauge",

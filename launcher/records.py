@@ -39,7 +39,7 @@ def build_record(ctx: Context) -> dict[str, Any]:
         },
         "outputs": {
             "parameters": ctx.output_values if succeeded else {},
-            "artifacts": {name: [{"uri": r["uri"], "digest": r.get("digest"), "size": r.get("size")} for r in refs]
+            "artifacts": {name: [{**r, "digest": r.get("digest"), "size": r.get("size")} for r in refs]
                           for name, refs in outputs_artifacts.items()} if succeeded else {},
         },
         "timings": {phase: round(seconds, 6) for phase, seconds in ctx.timings.items()},
@@ -49,10 +49,18 @@ def build_record(ctx: Context) -> dict[str, Any]:
             "duration_seconds": round(time.time() - ctx.started, 6),
             "artifact_bytes_in": ctx.bytes_in,
             "artifact_bytes_out": ctx.bytes_out,
-            "upload_success": succeeded and not ctx.cache_hit,
+            "upload_success": _upload_success(ctx),
             "retries": ctx.transfers.counter.retries,
         },
     }
+
+
+def _upload_success(ctx: Context) -> bool | None:
+    """Whether this attempt's outputs reached the store; None when it uploaded nothing (no output
+    artifacts, a cache hit, or it failed before the upload phase)."""
+    if not ctx.outputs or "upload" not in ctx.timings:
+        return None
+    return bool(ctx.published_refs)
 
 
 class Sink(Protocol):

@@ -36,6 +36,7 @@ def add_manifest_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--store-secret", help="Secret with keys accesskey/secretkey for the object store")
     cmd.add_argument("--workflow-template", action="store_true", help="Argo: emit a WorkflowTemplate")
     cmd.add_argument("--separate-pipeline", action="store_true", help="Tekton: emit a Pipeline and a PipelineRun")
+    cmd.add_argument("--no-metrics", dest="metrics", action="store_false", help="Argo: no Prometheus metrics")
     cmd.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="this run's value for a pipeline parameter (typed as in `run`; default: the IR's)")
     cmd.add_argument("--param-file", help="JSON or YAML file with a mapping of parameter values")
@@ -51,6 +52,7 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
         namespace=args.namespace,
         workflow_template=args.workflow_template,
         separate_pipeline=args.separate_pipeline,
+        metrics=args.metrics,
     )
     store = options.store
     store = StoreOptions(

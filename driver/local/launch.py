@@ -37,6 +37,8 @@ class LaunchResult:
     duration: float
     attempts: int
     cached: bool = False
+    queued: float = 0.0
+    """Seconds spent waiting for a free slot, over all attempts."""
 
 
 class Launch:
@@ -52,6 +54,7 @@ class Launch:
         self.spec_files: dict[str, Path] = {}
         self.running: set[asyncio.subprocess.Process] = set()
         self.host_notice_given = False
+        self.death_signal = _death_signal()
         self.job_name = f"{plan.name}-{run_id}"
 
     async def run(self, spec: LaunchSpec) -> LaunchResult:
@@ -61,28 +64,34 @@ class Launch:
         delay = retry.backoff_seconds if retry else 0.0
         outcome = Outcome(State.FAILED, error="not started")
         cached = False
+        queued = 0.0
         for attempt in range(1, attempts + 1):
-            outcome, cached = await self.attempt(spec, attempt)
+            outcome, cached, waited = await self.attempt(spec, attempt)
+            queued += waited
             if outcome.state != State.FAILED or attempt == attempts:
                 break
             if delay:
                 await asyncio.sleep(min(delay, retry.backoff_max_seconds))  # type: ignore[union-attr]
                 delay *= retry.backoff_factor  # type: ignore[union-attr]
-        return LaunchResult(outcome, time.monotonic() - started, attempt, cached)
+        return LaunchResult(outcome, time.monotonic() - started, attempt, cached, queued)
 
-    async def attempt(self, spec: LaunchSpec, attempt: int) -> tuple[Outcome, bool]:
+    async def attempt(self, spec: LaunchSpec, attempt: int) -> tuple[Outcome, bool, float]:
+        """One launcher process: (outcome, cache hit, seconds it waited for a slot)."""
         task_dir = self.run_dir / "tasks" / _safe_path(spec.path)
         outputs_dir = task_dir / f"attempt-{attempt}"
+        _clear(outputs_dir)  # a resumed run may find what an interrupted attempt left
         outputs_dir.mkdir(parents=True, exist_ok=True)
         try:
             argv, env = self.command(spec, attempt, outputs_dir, task_dir)
         except KfpDriverError as error:  # the task environment could not be built
-            return Outcome(State.FAILED, error=str(error)), False
+            return Outcome(State.FAILED, error=str(error)), False, 0.0
         log_path = self.run_dir / "logs" / f"{_safe_path(spec.path)}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        ready = time.monotonic()
         async with self.slots:
+            waited = time.monotonic() - ready
             process = await asyncio.create_subprocess_exec(
-                *argv, env=env, stdin=asyncio.subprocess.DEVNULL,
+                *argv, env=env, stdin=asyncio.subprocess.DEVNULL, preexec_fn=self.death_signal,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
             self.running.add(process)
             try:
@@ -91,11 +100,11 @@ class Launch:
             finally:
                 self.running.discard(process)
         if code != 0:
-            return Outcome(State.FAILED, error=f"exit code {code} (log: {log_path})"), False
+            return Outcome(State.FAILED, error=f"exit code {code} (log: {log_path})"), False, waited
         try:
-            return Outcome(State.SUCCEEDED, self.read_outputs(spec.component, outputs_dir)), cached
+            return Outcome(State.SUCCEEDED, self.read_outputs(spec.component, outputs_dir)), cached, waited
         except (OSError, ValueError, TypeMismatch) as error:
-            return Outcome(State.FAILED, error=f"launcher outputs unreadable: {error}"), False
+            return Outcome(State.FAILED, error=f"launcher outputs unreadable: {error}"), False, waited
 
     def command(self, spec: LaunchSpec, attempt: int, outputs_dir: Path, task_dir: Path) -> tuple[list[str], dict]:
         component = spec.component
@@ -204,3 +213,23 @@ def _ref_json(value: Any) -> Any:
 
 def _safe_path(path: str) -> str:
     return path.replace("[", "_").replace("]", "")
+
+
+def _clear(directory: Path) -> None:
+    if directory.exists():
+        import shutil
+
+        shutil.rmtree(directory)
+
+
+def _death_signal() -> Any:
+    """A function for the launcher's process (``preexec_fn``) that makes it get SIGTERM when the runner dies,
+    even by SIGKILL (Linux), so no task outlives an interrupted run: the launcher forwards the signal to the
+    command and records a failed attempt. Built here, in the parent: the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    PR_SET_PDEATHSIG = 1
+    return lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))

@@ -43,6 +43,8 @@ class RunOptions:
     """Interpreter that runs the launcher; default: this one."""
     stream_logs: bool = True
     """Echo task log lines (tagged with the task path) to stderr as they come."""
+    metrics_file: Path | None = None
+    """Write the run's SLIs here (Prometheus text format) when it ends."""
 
 
 @dataclass
@@ -54,6 +56,11 @@ class TaskRecord:
     duration: float = 0.0
     attempts: int = 0
     cached: bool = False
+    component: str = ""
+    queued: float = 0.0
+    """Seconds the task waited for a free slot (``--parallelism``), over all its attempts."""
+    resumed: bool = False
+    """Completed by an earlier invocation of this run; taken from its execution record."""
 
 
 @dataclass
@@ -64,6 +71,9 @@ class RunResult:
     tasks: dict[str, TaskRecord]
     run_dir: Path
     error: str = ""
+    duration: float = 0.0
+    started_at: float = 0.0
+    """Wall-clock start (``time.time()``) of this invocation."""
 
     def summary(self) -> dict[str, Any]:
         """The ``run --json`` object."""

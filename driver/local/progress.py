@@ -47,7 +47,7 @@ def summary_table(result: RunResult) -> str:
     """One line per task: state, duration, attempts, cache, and the error if any."""
     rows = [("TASK", "STATE", "TIME", "TRIES", "NOTE")]
     for path, record in result.tasks.items():
-        note = "cached" if record.cached else record.error
+        note = "resumed" if record.resumed else "cached" if record.cached else record.error
         rows.append((path, record.state.value, f"{record.duration:.1f}s" if record.duration else "-",
                      str(record.attempts or "-"), note[:80]))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

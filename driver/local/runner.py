@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from driver.errors import RunFailed
 from driver.plan.conditions import ConditionError, evaluate
 from driver.plan.model import (
     Binding,
@@ -34,7 +37,9 @@ from driver.plan.model import (
 from driver.plan.values import TypeMismatch, check_type
 from driver.local.launch import Launch, LaunchSpec
 from driver.local.model import ArtifactRef, Outcome, RunOptions, RunResult, State, TaskRecord
+from driver.local.metrics import write_run_metrics
 from driver.local.progress import Progress
+from driver.local.resume import completed_attempts, lock_run, reuse, start_state
 
 ABSENT: Any = object()
 
@@ -57,25 +62,59 @@ class Scope:
 
 
 class LocalRunner:
-    def __init__(self, plan: Plan, options: RunOptions, progress: Progress | None = None) -> None:
+    """Runs a plan once; ``resume_id`` finishes an earlier run of it instead (``run --resume``)."""
+
+    def __init__(self, plan: Plan, options: RunOptions, progress: Progress | None = None,
+                 resume_id: str | None = None) -> None:
         self.plan = plan
         self.options = options
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = resume_id or uuid.uuid4().hex[:12]
+        self.resuming = resume_id is not None
         self.run_dir = options.workdir / "runs" / self.run_id
         self.launch = Launch(plan, options, self.run_id, self.run_dir)
         self.progress = progress or Progress(enabled=False)
         self.records: dict[str, TaskRecord] = {}
+        self.completed: dict[str, dict[str, Any]] = {}
+        """Resuming: task path -> the execution record of its completed attempt."""
 
-    def run(self, parameters: dict[str, Any]) -> RunResult:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "parameters.json").write_text(json.dumps(parameters, indent=1, default=_json_default))
+    def run(self, parameters: dict[str, Any], ir: bytes | None = None) -> RunResult:
+        """Run (or, resuming, finish) the pipeline; the ``ir`` file's bytes are kept for a resume.
+
+        The work directory failing (disk full, read-only) fails the run with one line, not a traceback."""
         try:
-            outcome = asyncio.run(self._run_root(parameters))
-        except KeyboardInterrupt:
-            outcome = Outcome(State.CANCELLED, error="interrupted")
-        self.progress.finish()
-        return RunResult(self.run_id, outcome.state, outcome.outputs, dict(sorted(self.records.items())),
-                         self.run_dir, outcome.error)
+            return self._run(parameters, ir)
+        except OSError as error:
+            where = error.filename or self.options.workdir
+            raise RunFailed(f"run {self.run_id}: cannot write {where}: {error.strerror or error}",
+                            hint=f"free space there or pass another --workdir; `kfp-driver run --resume "
+                                 f"{self.options.workdir} {self.run_id}` finishes the run later") from None
+
+    def _run(self, parameters: dict[str, Any], ir: bytes | None) -> RunResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = lock_run(self.run_dir)
+        try:
+            if not self.resuming:
+                (self.run_dir / "parameters.json").write_text(json.dumps(parameters, indent=1, default=_json_default))
+                if ir is not None:
+                    (self.run_dir / "pipeline.yaml").write_bytes(ir)
+            else:
+                self.completed = completed_attempts(self.options.workdir, self.run_id)
+            state = start_state(self.run_dir, self.run_id, self.options, self.resuming)
+            started, started_at = time.monotonic(), time.time()
+            try:
+                outcome = asyncio.run(self._run_root(parameters))
+            except KeyboardInterrupt:
+                outcome = Outcome(State.CANCELLED, error="interrupted")
+            self.progress.finish()
+            result = RunResult(self.run_id, outcome.state, outcome.outputs, dict(sorted(self.records.items())),
+                               self.run_dir, outcome.error, time.monotonic() - started, started_at)
+            state.state, state.finished_at = outcome.state.value, time.time()
+            state.save(self.run_dir)
+        finally:
+            lock.close()
+        if self.options.metrics_file is not None:
+            write_run_metrics(self.options.metrics_file, self.plan.name, result, self.options.workdir / "records.db")
+        return result
 
     async def _run_root(self, parameters: dict[str, Any]) -> Outcome:
         try:
@@ -175,13 +214,30 @@ class LocalRunner:
         if isinstance(executor, PvcExecutor):
             return self.finish(path, self.pvc(executor, values))
         assert isinstance(executor, ContainerExecutor)
+        if path in self.completed:
+            reused = await self.reuse_completed(component, path)
+            if reused is not None:
+                return reused
         self.progress.started(path)
         result = await self.launch.run(LaunchSpec(component, task, path, values))
         record = TaskRecord(path, result.outcome.state, result.outcome.outputs, result.outcome.error,
-                            result.duration, result.attempts, result.cached)
+                            result.duration, result.attempts, result.cached, component.name, result.queued)
         self.records[path] = record
         self.progress.ended(path, result.outcome.state)
         return result.outcome
+
+    async def reuse_completed(self, component: Component, path: str) -> Outcome | None:
+        """Resuming: the outcome of a task an earlier invocation completed, if its outputs are all still there."""
+        record = self.completed[path]
+        outputs, problem = await asyncio.to_thread(reuse, component.outputs, record)
+        if problem:
+            print(f"kfp-driver: {path}: running again: {problem}", file=sys.stderr)
+            return None
+        metrics = record.get("metrics", {})
+        self.records[path] = TaskRecord(path, State.SUCCEEDED, outputs, "", metrics.get("duration_seconds", 0.0),
+                                        record.get("attempt", 1), record["cache"]["hit"], component.name, 0.0, True)
+        self.progress.ended(path, State.SUCCEEDED)
+        return Outcome(State.SUCCEEDED, outputs)
 
     def finish(self, path: str, outcome: Outcome, record: bool = True) -> Outcome:
         if record or outcome.state not in (State.SUCCEEDED, State.FAILED):

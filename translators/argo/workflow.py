@@ -38,6 +38,7 @@ from driver.plan.values import encode_value
 from launcher.wire import ABSENT, escape_tree
 from translators.argo import exprs
 from translators.argo.container import ContainerTemplates
+from translators.argo.metrics import add_metrics
 from translators.naming import NameTable, dns_label
 from translators.options import CompileOptions
 
@@ -121,6 +122,9 @@ class _WorkflowBuilder:
             spec["serviceAccountName"] = self.options.service_account
         spec.update(self.containers.workflow_fields())
         spec["templates"] = self.templates
+        if self.options.metrics:
+            add_metrics(spec, metadata["labels"][f"{ANNOTATION_PREFIX}/pipeline"], TASK_PATH_PARAM,
+                        f"{ANNOTATION_PREFIX}/component")
         return {"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
 
     def pipeline_annotations(self) -> dict[str, str]:
