@@ -32,6 +32,9 @@ def register(commands: Any) -> None:
     cmd.add_argument("--resume", nargs="+", metavar=("WORKDIR", "RUN_ID"),
                      help="finish an interrupted or failed run (default: the newest in WORKDIR that did not "
                           "succeed), re-running only the tasks that did not complete")
+    cmd.add_argument("--runner", choices=("host", "docker", "podman"), default="host",
+                     help="where task commands run: with this machine's tools (default), or in their images "
+                          "through the docker/podman CLI")
     cmd.add_argument("--metrics-file", type=Path, metavar="FILE",
                      help="write the run's SLIs (durations, results, retries, artifact bytes), Prometheus text")
     cmd.set_defaults(handler=_run)
@@ -50,6 +53,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--parallelism must be at least 1")
     if args.metrics_file and args.engine != "local":
         raise UsageError("--metrics-file is written by the local engine only")
+    if args.runner != "host":
+        if args.engine != "local":
+            raise UsageError("--runner applies to --engine local", hint="the engine harnesses run commands on the host")
+        check_container_runtime(args.runner)
     if args.resume:
         return _report(args, _resume(args))
     if args.ir is None:
@@ -65,6 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         pipeline_root=args.pipeline_root or "",
         stream_logs=not (args.json or args.quiet),
         metrics_file=args.metrics_file,
+        runner=args.runner,
     )
     if args.engine == "local":
         result = LocalRunner(plan, options, Progress(enabled=not args.json)).run(parameters, ir)
@@ -101,6 +109,7 @@ def _resume(args: argparse.Namespace) -> Any:
         pipeline_root=state.pipeline_root,
         stream_logs=not (args.json or args.quiet),
         metrics_file=args.metrics_file,
+        runner=args.runner,
     )
     print(f"kfp-driver: resuming run {state.run_id} ({state.state})", file=sys.stderr)
     return LocalRunner(plan, options, Progress(enabled=not args.json), resume_id=state.run_id).run(parameters)
@@ -119,3 +128,20 @@ def _report(args: argparse.Namespace, result: Any) -> int:
     if result.state == State.CANCELLED:
         return 130
     return 0 if result.state == State.SUCCEEDED else 1
+
+
+def check_container_runtime(runtime: str) -> None:
+    """One clear line (exit 2) unless ``runtime``'s CLI is installed and reaches its daemon."""
+    import shutil
+    import subprocess
+
+    if shutil.which(runtime) is None:
+        raise UsageError(f"--runner {runtime}: the {runtime} command is not installed", hint="or use --runner host")
+    try:
+        probe = subprocess.run([runtime, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                               timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"--runner {runtime}: `{runtime} info` did not answer in 30 s") from None
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no reason given"])[-1]
+        raise UsageError(f"--runner {runtime}: no {runtime} daemon reachable ({reason})", hint="start it, or use --runner host")

@@ -121,6 +121,8 @@ class Launch:
                 "--cache-root", str((self.options.workdir / "cache").resolve()),
                 "--attempt", str(attempt),
                 "--cache" if (spec.task.cache and self.options.cache) else "--no-cache"]
+        if self.options.runner != "host":
+            argv += ["--container-runtime", self.options.runner]
         for name, value in sorted(spec.values.items()):
             if name in component.inputs.artifacts:
                 argv += ["--artifact", f"{name}={json.dumps(_ref_json(value))}"]
@@ -140,7 +142,9 @@ class Launch:
         env = dict(os.environ)
         executor = component.executor
         assert isinstance(executor, ContainerExecutor)
-        if executor.lightweight_python and executor.pip_installs:
+        if self.options.runner != "host":
+            pass  # the image provides the tools; a lightweight component installs its packages in it
+        elif executor.lightweight_python and executor.pip_installs:
             venv = ensure_env(executor.pip_installs, say=lambda m: print(f"kfp-driver: {m}", file=sys.stderr))
             env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
             env["VIRTUAL_ENV"] = str(venv)
@@ -151,11 +155,12 @@ class Launch:
         return argv, env
 
     def spec_file(self, component: Component) -> Path:
-        """The component's task spec, written once per run; the install preamble is dropped locally."""
+        """The component's task spec, written once per run; on the host the install preamble is dropped."""
         path = self.spec_files.get(component.name)
         if path is None:
             spec = task_spec(component)
-            spec["command"] = strip_install_preamble(spec["command"])
+            if self.options.runner == "host":
+                spec["command"] = strip_install_preamble(spec["command"])
             path = self.run_dir / "specs" / f"{component.name}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(spec, indent=1), encoding="utf-8")

@@ -45,6 +45,9 @@ class RunOptions:
     """Echo task log lines (tagged with the task path) to stderr as they come."""
     metrics_file: Path | None = None
     """Write the run's SLIs here (Prometheus text format) when it ends."""
+    runner: str = "host"
+    """``host``: commands run with this machine's tools; ``docker``/``podman``: in their images
+    (the launcher stays on the host, ``launcher/containers.py``)."""
 
 
 @dataclass
