@@ -140,11 +140,14 @@ class Launch:
             else:
                 argv += ["--param", f"{name}={text}"]
         env = dict(os.environ)
-        executor = component.executor
+        if self.options.runner == "host":  # in an image, the image has the tools (and installs packages)
+            self.prepare_host(component.executor, env)
+        return argv, env
+
+    def prepare_host(self, executor: Any, env: dict[str, str]) -> None:
+        """A lightweight component gets its cached task environment; a container component a notice."""
         assert isinstance(executor, ContainerExecutor)
-        if self.options.runner != "host":
-            pass  # the image provides the tools; a lightweight component installs its packages in it
-        elif executor.lightweight_python and executor.pip_installs:
+        if executor.lightweight_python and executor.pip_installs:
             venv = ensure_env(executor.pip_installs, say=lambda m: print(f"kfp-driver: {m}", file=sys.stderr))
             env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
             env["VIRTUAL_ENV"] = str(venv)
@@ -152,7 +155,6 @@ class Launch:
             self.host_notice_given = True
             print("kfp-driver: container components run with this machine's tools (images are not pulled)",
                   file=sys.stderr)
-        return argv, env
 
     def spec_file(self, component: Component) -> Path:
         """The component's task spec, written once per run; on the host the install preamble is dropped."""
