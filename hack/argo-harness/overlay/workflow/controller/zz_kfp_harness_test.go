@@ -105,6 +105,14 @@ func runHarness() error {
 	}
 	cancel, controller := newController(wf)
 	defer cancel()
+	// the test controller's event recorder is a channel of 64 that nothing reads: the 65th event
+	// (a node phase change) would block the controller forever, so drain it
+	if manager, ok := controller.eventRecorderManager.(*testEventRecorderManager); ok {
+		go func() {
+			for range manager.eventRecorder.Events {
+			}
+		}()
+	}
 	ctx := context.Background()
 	h := &harness{controller: controller, namespace: wf.Namespace, workdir: workdir, launcher: launcher,
 		slots: make(chan struct{}, max(1, *kfpParallelism)), done: make(chan podResult, 1024),
