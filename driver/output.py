@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,8 @@ def _dumper() -> type:
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
+    # Kubernetes reads YAML 1.1 (sigs.k8s.io/yaml), where a bare y/n is a boolean: quote them
+    Dumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
     return Dumper
 
 

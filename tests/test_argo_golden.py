@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
 from driver.output import render
 from driver.plan import load_plan
 from tests.conftest import CORPUS, GOLDEN
-from tests.golden.cases import GOLDEN_CASES
+from tests.golden.cases import GOLDEN_CASES, GOLDEN_PARAMETERS
 from translators.argo import compile_workflow
 from translators.options import CompileOptions
 
@@ -17,7 +19,8 @@ GOLDEN_OPTIONS = CompileOptions(pipeline_root="s3://kfp-artifacts/root", launche
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_argo_golden(case: str, update_goldens: bool) -> None:
-    manifest = compile_workflow(load_plan(CORPUS / GOLDEN_CASES[case]), GOLDEN_OPTIONS)
+    manifest = compile_workflow(load_plan(CORPUS / GOLDEN_CASES[case]),
+                      replace(GOLDEN_OPTIONS, parameters=GOLDEN_PARAMETERS.get(case, {})))
     golden = GOLDEN / "argo" / f"{case}.yaml"
     text = render(manifest, "yaml")
     if update_goldens:

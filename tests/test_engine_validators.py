@@ -33,26 +33,10 @@ SAMPLE_VALUES = {ParamType.STRING: "sample", ParamType.NUMBER_INTEGER: 1, ParamT
 
 Verdict = dict[str, Any]
 
-# Translator bugs these validators found, still open when this was written. The marks are strict: once a bug
-# is fixed its test XPASSes and fails until the entry is removed.
-YAML_Y_N = ("driver/output.py writes a parameter named y/n unquoted; kubectl, Argo and Tekton read YAML 1.1 "
-            "(sigs.k8s.io/yaml), where it is the boolean true/false: 'cannot unmarshal bool into ... name'")
-RESOURCE_PLACEHOLDER = ("KFP placeholders are copied literally into container resources "
-                        "(cpu: '{{$.inputs.parameters[...]}}'), which no Quantity can decode")
-RESULT_TEXT = ("a pipeline result's value mixes text with result references ('[$(tasks.a.results.x),...]'); "
-               "Tekton's webhook: 'referencing a nonexistent task: spec.pipelineSpec.results[0].value'")
-NO_VALUE = ("a required pipeline parameter (loop_parameter) is written without a value; Argo refuses such a "
-            "Workflow: 'inputs.parameters.loop_parameter was not supplied'")
-KNOWN_BUGS = {
-    **{(target, name): YAML_Y_N for target in ("argo", "tekton")
-       for name in ("critical__mixed_parameters.yaml", "nested_with_parameters.yaml", "parameters_complex.yaml")},
-    **{(target, f"pipeline_with_string_machine_fields_{kind}.yaml"): RESOURCE_PLACEHOLDER
-       for target in ("argo", "tekton") for kind in ("pipeline_input", "task_output")},
-    **{("tekton", name): RESULT_TEXT
-       for name in ("artifacts_simple.yaml", "artifacts_complex.yaml", "critical__parameters_simple.yaml")},
-    ("argo", "loop-parallelism.yaml"): NO_VALUE,
-    ("argo", "loop-parameter.yaml"): NO_VALUE,
-}
+# Translator bugs these validators find are fixed, not marked: every output passes (they found four:
+# bare y/n parameter names, placeholders in container resources, Tekton pipeline results with text around
+# result references, goldens without values for required parameters).
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def cases(target: str, paths: list[Path], prefix: str = "") -> list[Any]:

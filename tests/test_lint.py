@@ -340,7 +340,7 @@ def test_real_engine_validator(tmp_path: Path, target: str) -> None:
     assert lint_paths([str(good)], LintOptions()).findings == []
     broken = compiled(tmp_path, target, "broken.yaml", _unknown_template if target == "argo" else _unknown_run_after)
     found = lint_paths([str(broken)], LintOptions()).findings
-    assert [f.rule for f in found] == ["engine"], found
+    assert found and {f.rule for f in found} == {"engine"}, found  # Tekton may report one cause twice
 
 
 # -- the command ------------------------------------------------------------------------------

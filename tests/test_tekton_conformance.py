@@ -31,6 +31,8 @@ REFUSED = {
     "pipeline_with_parallelfor_pipeline_param.yaml": "parallelism limit 1 over a list known only at run time",
     # finally tasks cannot depend on each other
     "pipeline_as_exit_task.yaml": "reads the outputs of an exit task",
+    # quantities are typed fields: Tekton substitutes no run-time value into them
+    "pipeline_with_string_machine_fields_task_output.yaml": "container resources read input",
 }
 FIXED = {
     # a CEL condition over it, or loop items a matrix cannot take, fix a parameter with a value into the run
@@ -38,6 +40,7 @@ FIXED = {
     "conditional_producer_and_consumers.yaml": "threshold",
     "if_elif_else_complex.yaml": "trials",
     "pipeline_with_nested_loops.yaml": "loop_parameter",
+    "pipeline_with_string_machine_fields_pipeline_input.yaml": "accelerator_limit,accelerator_type,cpu_limit,memory_limit",
 }
 
 

@@ -5,6 +5,8 @@ A case Tekton cannot express keeps its refusal as the golden: ``refused:`` with 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
@@ -12,7 +14,7 @@ from driver.output import render
 from driver.errors import KfpDriverError
 from driver.plan import load_plan
 from tests.conftest import CORPUS, GOLDEN
-from tests.golden.cases import GOLDEN_CASES
+from tests.golden.cases import GOLDEN_CASES, GOLDEN_PARAMETERS
 from translators.options import CompileOptions
 from translators.tekton import compile_pipeline_run
 
@@ -22,7 +24,8 @@ GOLDEN_OPTIONS = CompileOptions(pipeline_root="s3://kfp-artifacts/root", launche
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_tekton_golden(case: str, update_goldens: bool) -> None:
     try:
-        manifest = compile_pipeline_run(load_plan(CORPUS / GOLDEN_CASES[case]), GOLDEN_OPTIONS)
+        manifest = compile_pipeline_run(load_plan(CORPUS / GOLDEN_CASES[case]),
+                              replace(GOLDEN_OPTIONS, parameters=GOLDEN_PARAMETERS.get(case, {})))
     except KfpDriverError as exc:
         manifest = {"refused": str(exc).splitlines()}
     golden = GOLDEN / "tekton" / f"{case}.yaml"

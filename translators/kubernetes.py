@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable
 
 from driver.plan.model import ContainerExecutor
+from driver.plan.placeholders import parse_string
 from driver.platform import ExecutorPlatform
 
 
-def container_resources(executor: ContainerExecutor) -> dict[str, Any]:
-    """``resources`` of the task's container: requests, limits and the accelerator as a limit."""
+def container_resources(executor: ContainerExecutor, fill: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """``resources`` of the task's container: requests, limits and the accelerator as a limit.
+
+    Values (and the accelerator's name) may hold ``{{$.inputs.parameters['x']}}`` placeholders: ``fill``
+    maps an input name to the text that replaces its placeholder; without it, placeholders stay."""
     r = executor.resources
+    if fill is not None:
+        r = replace(r, **{key: fill_inputs(value, fill) for key, value in vars(r).items() if isinstance(value, str)})
     requests = {k: v for k, v in (("cpu", r.cpu_request), ("memory", r.memory_request)) if v}
     limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
     if r.accelerator_type and r.accelerator_count:
@@ -21,6 +28,19 @@ def container_resources(executor: ContainerExecutor) -> dict[str, Any]:
     if limits:
         result["limits"] = limits
     return result
+
+
+def resource_inputs(executor: ContainerExecutor) -> set[str]:
+    """Inputs whose values the container's resources read (through placeholders)."""
+    return {piece["name"] for value in vars(executor.resources).values() if isinstance(value, str) and "{{$" in value
+            for piece in parse_string(value) if isinstance(piece, dict)}
+
+
+def fill_inputs(text: str, fill: Callable[[str], str]) -> str:
+    """``text`` with each ``{{$.inputs.parameters['x']}}`` replaced by ``fill('x')``."""
+    if "{{$" not in text:
+        return text
+    return "".join(piece if isinstance(piece, str) else fill(piece.get("name", "")) for piece in parse_string(text))
 
 
 def static_affinity(options: ExecutorPlatform) -> dict[str, Any]:

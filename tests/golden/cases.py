@@ -19,3 +19,9 @@ GOLDEN_CASES = {
     "platform-secrets": "critical__pipeline_with_secret_as_env.yaml",
     "platform-volumes": "pipeline_with_volume.yaml",
 }
+
+GOLDEN_PARAMETERS = {
+    # required pipeline inputs get this run's values (engines refuse a run without them)
+    "loop-parameter": {"loop_parameter": ["a", "b"], "prefix": "item-"},
+    "loop-parallelism": {"loop_parameter": ["a", "b", "c"]},
+}

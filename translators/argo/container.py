@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from driver.plan.model import Binding, Component, ContainerExecutor, Plan, Retry
 from driver.plan.taskspec import task_spec
 from translators.argo import exprs
-from translators.kubernetes import container_resources
 from translators.argo.platform import PlatformFields
+from translators.kubernetes import container_resources, resource_inputs
 from translators.options import CompileOptions
 
 LAUNCHER_VOLUME = "kfp-launcher"
@@ -56,7 +57,8 @@ class ContainerTemplates:
             f"--records={records}",
             "--escape-tags",  # values on Argo's channel are tag-escaped (launcher/wire.py)
         ]
-        args += [f"--param={name}={exprs.input_param(name)}" for name in sorted(parameters)]
+        args += [f"--param={name}={exprs.input_param(name)}" for name in sorted(parameters)
+                 if name in component.inputs.parameters]  # the rest only feed resources
         args += [f"--artifact={name}={exprs.input_param(name)}" for name in sorted(artifacts)]
         args.append("--cache" if cache else "--no-cache")
         container: dict[str, Any] = {
@@ -68,6 +70,14 @@ class ContainerTemplates:
             "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR}],
         }
         resources = container_resources(executor)
+        dynamic = resource_inputs(executor)
+        if dynamic:  # quantities from inputs: Argo substitutes them into a pod spec patch, not the typed field
+            missing = sorted(dynamic - parameters)
+            if missing:
+                self.problem(None, f"component '{component.name}': resources read inputs {missing} that are not passed")
+            resources = container_resources(executor, fill=_quantity_of_input)
+            patch = {"containers": [{"name": "main", "resources": resources}]}
+            resources = {}
         if resources:
             container["resources"] = resources
         inputs = [{"name": TASK_PATH_PARAM}] + [{"name": n} for n in sorted(parameters | artifacts)]
@@ -95,6 +105,8 @@ class ContainerTemplates:
         template["container"] = container
         if retry is not None:
             template["retryStrategy"] = _retry_strategy(retry)
+        if dynamic:
+            template["podSpecPatch"] = json.dumps(patch, separators=(",", ":"))
         self.store_credentials(template)
         self.platform.apply(template, component)
         return template
@@ -178,6 +190,21 @@ class ContainerTemplates:
         if outputs:
             template["outputs"] = {"parameters": outputs}
         return template
+
+
+def _quantity_of_input(name: str) -> str:
+    """An input's value where a quantity (or an accelerator's resource name) goes in the pod spec patch.
+
+    The patch is JSON text the value is pasted into, so only quantity characters may pass: anything
+    else becomes the word ``invalid``, which the API server refuses, instead of changing the pod. The
+    expression is written without double quotes or backslashes, which JSON would escape inside the patch."""
+    assert re.fullmatch(r"[\w.-]+", name), name
+    variable = f"inputs.parameters['{name}']"
+    return exprs.expression(f"sprig.regexMatch('{QUANTITY}', {variable}) ? {variable} : 'invalid'")
+
+
+QUANTITY = r"^[A-Za-z0-9][A-Za-z0-9./+-]*$"
+"""A Kubernetes quantity (``500m``, ``2Gi``, ``1e3``) or extended resource name (``nvidia.com/gpu``)."""
 
 
 def _retry_strategy(retry: Retry) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from launcher.wire import ABSENT, escape_tree
 from translators.argo import exprs
 from translators.argo.container import ContainerTemplates
 from translators.argo.metrics import add_metrics
+from translators.kubernetes import resource_inputs
 from translators.naming import NameTable, dns_label
 from translators.options import CompileOptions
 
@@ -282,11 +283,13 @@ class _WorkflowBuilder:
     def resolve_inputs(self, scope: _Scope, task: Task, component: Component,
                        task_names: dict[str, str]) -> tuple[dict[str, _Value], dict[str, _Value]]:
         values: dict[str, _Value] = {}
+        resource_only = resource_inputs(component.executor) if isinstance(component.executor, ContainerExecutor) \
+            else set()
         for name, binding in task.parameters.items():
             declared = component.inputs.parameters.get(name)
-            if declared is None:
+            if declared is None and name not in resource_only:  # the SDK passes resource values undeclared
                 continue
-            value = self.resolve(scope, task, binding, task_names, declared.type)
+            value = self.resolve(scope, task, binding, task_names, declared.type if declared else ParamType.STRING)
             if value is not None:
                 values[name] = value
         artifacts: dict[str, _Value] = {}

@@ -5,7 +5,7 @@ One ``FlatTask`` is one Tekton pipeline task (one pod per execution, per matrix 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from driver.errors import KfpDriverError, UnsupportedFeature
@@ -56,6 +56,8 @@ class FlatTask:
     """Resolved platform option values by ``id()`` of their ``ParamRef``."""
     variant: str = ""
     """Which copy this is, when inputs need one copy per case (``alt2``: a OneOf branch; ``failed``)."""
+    resources: dict[str, Any] = field(default_factory=dict)
+    """The container's ``computeResources``, placeholders filled (Tekton takes literal quantities only)."""
 
     def values(self) -> list[Value | None]:
         """Every value the task reads: inputs, platform options, conditions, loop items."""

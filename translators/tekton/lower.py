@@ -58,6 +58,7 @@ from translators.tekton.flat import (
     json_list,
     output_type,
 )
+from translators.kubernetes import container_resources, resource_inputs
 from translators.tekton.nopod import claim_template, importer_outputs
 from translators.tekton.rules import check_rules
 from translators.tekton.values import (
@@ -420,6 +421,7 @@ class _Flattener:
                   params: dict[str, Value], artifacts: dict[str, Value], guards: tuple[Guard, ...],
                   after: frozenset[int], final: bool) -> _Done:
         platform = self.platform_values(scope, task, component)
+        resources = self.resources(scope, task, component)
         inputs = {("param", name): value for name, value in params.items()}
         inputs.update({("artifact", name): value for name, value in artifacts.items()})
         dims = self.follow(scope, task, inputs, platform)
@@ -441,7 +443,8 @@ class _Flattener:
                 params={name: v for (kind, name), v in chosen.items() if kind == "param"},
                 artifacts={name: v for (kind, name), v in chosen.items() if kind == "artifact"},
                 after=after, guards=guards + tuple(g for _, _, extra, _ in combination for g in extra), dims=dims,
-                final=final, platform=platform, variant="-".join(label for *_, label in combination))
+                final=final, platform=platform, variant="-".join(label for *_, label in combination),
+                resources=resources)
             self.tasks.append(flat)
             ids.append(flat.id)
         outputs: dict[str, Value | None] = {}
@@ -450,6 +453,20 @@ class _Flattener:
             options = tuple(Output(i, name, is_artifact) for i in ids)
             outputs[name] = options[0] if len(options) == 1 else OneOf(options)
         return _Done(outputs, frozenset(ids), tuple(ids))
+
+    def resources(self, scope: _Scope, task: Task, component: Component) -> dict[str, Any]:
+        """The container's resources; quantities read from inputs must be known now."""
+        executor = component.executor
+        assert isinstance(executor, ContainerExecutor)
+        texts: dict[str, str] = {}
+        for name in sorted(resource_inputs(executor)):
+            binding = task.parameters.get(name)
+            value = self.resolve(scope, task, binding) if binding is not None else None
+            if not isinstance(value, Const):
+                raise Refusal(task, f"container resources read input '{name}', known only at run time",
+                              "Tekton takes literal quantities (a pipeline parameter with a value is fixed into the run)")
+            texts[name] = encode_value(value.value, ParamType.STRING if isinstance(value.value, str) else ParamType.STRUCT)
+        return container_resources(executor, fill=texts.__getitem__)
 
     def check_fields(self, task: Task, items: list[Item]) -> None:
         """Fields of static items are computed at compile time; a matrix over a run-time array cannot."""

@@ -217,8 +217,9 @@ def _results(flat: FlatPipeline, context: Context) -> list[dict[str, Any]]:
             entry: dict[str, Any] = {"name": names.claim(name if len(options) == 1 else f"{name}-{number}")}
             if isinstance(option, Gathered):
                 entry.update(type="array", value=context.array(option))
-            elif isinstance(option, Listed) and not json_list(option, flat.tasks):
-                entry.update(type="array", value=[context.variable(item) for item in option.items])
+            elif isinstance(option, Listed):  # one reference per element: Tekton refuses text around them here
+                element = context.json_element if json_list(option, flat.tasks) else context.variable
+                entry.update(type="array", value=[element(item) for item in option.items])
             else:
                 entry["value"] = context.variable(option)
             results.append(entry)

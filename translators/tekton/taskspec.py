@@ -28,7 +28,6 @@ from driver.plan.model import ContainerExecutor, ParamType
 from driver.plan.taskspec import task_spec
 from driver.plan.values import encode_value
 from driver.platform import ParamRef
-from translators.kubernetes import container_resources
 from translators.tekton import exprs
 from translators.tekton.conditions import Guard, WhenIn
 from translators.tekton.context import PIPELINE_ROOT, TASK_PATH_PARAM, Context
@@ -125,7 +124,7 @@ class PipelineTaskRenderer:
             "volumeMounts": [{"name": LAUNCHER_VOLUME, "mountPath": LAUNCHER_DIR},
                              {"name": OUTPUTS_VOLUME, "mountPath": OUTPUTS_DIR}],
         }
-        resources = container_resources(executor)
+        resources = self.flat.resources
         if resources:
             step["computeResources"] = resources
         return step
