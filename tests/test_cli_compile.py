@@ -119,3 +119,11 @@ def test_param_sets_the_runs_values_typed_by_the_ir(capsys: pytest.CaptureFixtur
     assert run["params"] == [{"name": "add_drumroll", "value": "false"}]
     assert main(["compile", source, "--param", "trials=[5,x]"]) == 2
     assert "parameter 'trials'" in capsys.readouterr().err
+
+
+def test_required_inputs_without_a_value_are_noted(capsys: pytest.CaptureFixture[str]) -> None:
+    source = str(CORPUS / "pipeline_with_parallelfor_parallelism.yaml")
+    assert main(["compile", source]) == 0
+    assert "no value for required input(s) loop_parameter" in capsys.readouterr().err
+    assert main(["compile", source, "--param", "loop_parameter=[1, 2]"]) == 0
+    assert "no value" not in capsys.readouterr().err

@@ -97,7 +97,8 @@ def _compile(args: argparse.Namespace) -> int:
     for source in args.ir:
         try:
             plan = load_plan(source)
-            manifest = compile_one(plan, with_parameters(options, plan, args.param, args.param_file))
+            run_options = with_parameters(options, plan, args.param, args.param_file)
+            manifest = compile_one(plan, run_options)
             if out_dir is not None:
                 fmt = args.format or "yaml"
                 target = out_dir / f"{Path(source).stem}.{fmt}"
@@ -108,6 +109,7 @@ def _compile(args: argparse.Namespace) -> int:
             check_size(text, source)
             write_text(text, target)
             note_fixed_parameters(manifest, source)
+            note_missing_values(plan, run_options, source)
         except KfpDriverError as error:
             if not many:
                 raise
@@ -125,3 +127,14 @@ def note_fixed_parameters(manifest: dict[str, Any], source: str) -> None:
     if fixed:
         print(f"kfp-driver: note: {source}: parameter(s) {fixed} are fixed into this PipelineRun (Tekton cannot "
               "take them as parameters here); compile again to change them", file=sys.stderr)
+
+
+def note_missing_values(plan: Plan, options: CompileOptions, source: str) -> None:
+    """Required inputs without a value are fine in a template, but the run needs them: say which."""
+    given = options.parameters
+    missing = sorted(name for name, param in plan.root.inputs.parameters.items() if param.required and name not in given)
+    missing += sorted(name for name, artifact in plan.root.inputs.artifacts.items()
+                      if not artifact.optional and name not in given)
+    if missing:
+        print(f"kfp-driver: note: {source}: no value for required input(s) {', '.join(missing)}; give them with "
+              "--param, or when the run is created (argo submit -p, PipelineRun params)", file=sys.stderr)
