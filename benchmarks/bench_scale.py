@@ -22,6 +22,17 @@ sys.path.insert(0, str(ROOT))
 RUNNER = """
 import json, resource, sys, time
 from pathlib import Path
+
+
+def peak_rss_mb():
+    # VmHWM is this process image's own peak; ru_maxrss would keep the peak of the (forked) parent
+    # from before exec, e.g. a large test process
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 from driver.local.model import RunOptions
 from driver.local.runner import LocalRunner
 from driver.plan import load_plan
@@ -31,7 +42,7 @@ started = time.monotonic()
 result = LocalRunner(plan, RunOptions(workdir=workdir, parallelism=parallelism, cache=False, stream_logs=False)).run({})
 print(json.dumps({"state": result.state.value, "seconds": time.monotonic() - started,
                   "tasks": sum(1 for r in result.tasks.values() if r.attempts),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 

@@ -9,9 +9,7 @@ launcher wrote them, so the result follows the local runner's ``--json`` contrac
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from driver.engines.outputs import decode_artifacts, decode_parameter
+from driver.engines.support import COMPONENT_ANNOTATION, compile_values, load_hack_module, task_environment
 from driver.errors import KfpDriverError
-from driver.local.envs import ensure_env, strip_install_preamble
+from driver.local.envs import strip_install_preamble
 from driver.local.model import ArtifactRef, RunOptions, RunResult, State, TaskRecord
 from driver.plan.model import (
     Component,
-    ContainerExecutor,
     ImporterExecutor,
     Interface,
     Plan,
@@ -38,9 +36,7 @@ from translators import compiler_for
 from translators.argo import exprs
 from translators.options import CompileOptions
 
-HACK = Path(__file__).resolve().parents[2] / "hack"
 TASK_PATH_ARG = "kfp-task"
-COMPONENT_ANNOTATION = "kfp-driver.io/component"
 SELF_PATH = "{{inputs.parameters.kfp-task}}"
 LAUNCHER = "/kfp/kfp-launcher"
 SPEC_ARG = "--spec="
@@ -68,14 +64,9 @@ def run_plan(plan: Plan, parameters: dict[str, Any], options: RunOptions) -> Run
 def workflow_for(plan: Plan, parameters: dict[str, Any], options: RunOptions, root: str,
                  run_id: str = "local") -> dict[str, Any]:
     """The translator's Workflow with the run's parameters as arguments and run-time options applied."""
-    workflow = compiler_for("argo")(plan, CompileOptions(pipeline_root=root))
+    workflow = compiler_for("argo")(plan, CompileOptions(pipeline_root=root, parameters=compile_values(parameters)))
     metadata = workflow["metadata"]
     metadata["name"] = metadata.pop("generateName", "pipeline-") + run_id  # the job name, as the local runner's
-    declared = plan.root.inputs.parameters
-    for argument in workflow["spec"]["arguments"]["parameters"]:
-        name = argument["name"]
-        if name in parameters and name in declared:
-            argument["value"] = exprs.argument_value(parameters[name], declared[name].type)
     for template in workflow["spec"]["templates"]:
         container = template.get("container")
         if container is None:
@@ -84,22 +75,11 @@ def workflow_for(plan: Plan, parameters: dict[str, Any], options: RunOptions, ro
             container["args"] = [*container.get("args", []), f"--cache-root={options.workdir.resolve() / 'cache'}"]
         if not options.cache:
             container["args"] = ["--no-cache" if arg == "--cache" else arg for arg in container.get("args", [])]
-        env = _python_env(plan.components.get(_component_name(template)))
+        env = task_environment(plan.components.get(_component_name(template)))
         if env:
             container["env"] = container.get("env", []) + env
             container["args"] = [_without_install(arg) for arg in container.get("args", [])]
     return workflow
-
-
-def _python_env(component: Component | None) -> list[dict[str, str]]:
-    """A lightweight Python component finds its packages where an image would have them: the task
-    virtualenv the local runner builds."""
-    executor = component.executor if component is not None else None
-    if not isinstance(executor, ContainerExecutor) or not (executor.lightweight_python and executor.pip_installs):
-        return []
-    venv = ensure_env(executor.pip_installs, say=lambda m: print(f"kfp-driver: {m}", file=sys.stderr))
-    return [{"name": "PATH", "value": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
-            {"name": "VIRTUAL_ENV", "value": str(venv)}]
 
 
 def _without_install(arg: str) -> str:
@@ -117,7 +97,7 @@ def _without_install(arg: str) -> str:
 
 def run_harness(manifest: Path, run_dir: Path, options: RunOptions) -> dict[str, Any]:
     """Build (once) and run the harness; its result document, or one clear error."""
-    build = _build_module()
+    build = load_hack_module("argo", "argo-harness/build.py")
     try:
         binary = build.build()
     except build.BuildError as error:
@@ -139,18 +119,6 @@ def run_harness(manifest: Path, run_dir: Path, options: RunOptions) -> dict[str,
         raise KfpDriverError(f"the Argo harness could not run the workflow: {reason or f'exit {done.returncode}'}",
                              hint=f"see {log}")
     return json.loads(result.read_text(encoding="utf-8"))
-
-
-def _build_module() -> Any:
-    path = HACK / "argo-harness" / "build.py"
-    if not path.exists():
-        raise KfpDriverError("--engine argo needs the harness under hack/argo-harness (a source checkout)",
-                             hint="run from a clone of the repository, or use --engine local")
-    spec = importlib.util.spec_from_file_location("kfp_driver_argo_harness_build", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- nodes back to IR task paths -----------------------------------------------------------------

@@ -11,10 +11,7 @@ NOT_RUN. The result follows the local runner's ``--json`` contract.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,20 +20,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from driver.engines.outputs import decode_artifacts, decode_item, decode_parameter
+from driver.engines.support import COMPONENT_ANNOTATION, HACK, compile_values, load_hack_module, task_environment
 from driver.errors import KfpDriverError
 from driver.local.model import RunOptions, RunResult, State, TaskRecord
-from driver.plan.model import Component, ContainerExecutor, Interface, Plan
+from driver.plan.model import Interface, Plan
 from translators import compiler_for
 from translators.options import CompileOptions
 from translators.tekton.names import result_name
 
-HACK = Path(__file__).resolve().parents[2] / "hack"
 TASK_PATH = "kfp-driver.io/task-path"
-COMPONENT = "kfp-driver.io/component"
 OUTPUTS_VOLUME = "kfp-outputs"
 MATRIX_TASK_PARAM = "kfp-task"
 WHEN_FALSE = "When Expressions evaluated to false"
@@ -61,18 +56,18 @@ def run_plan(plan: Plan, parameters: dict[str, Any], options: RunOptions) -> Run
 def pipeline_run_for(plan: Plan, parameters: dict[str, Any], options: RunOptions, root: str) -> dict[str, Any]:
     """The translator's PipelineRun for this run's values, with run-time options applied."""
     try:
-        pipeline_run = compiler_for("tekton")(plan, CompileOptions(pipeline_root=root, parameters=parameters))
+        pipeline_run = compiler_for("tekton")(plan, CompileOptions(pipeline_root=root, parameters=compile_values(parameters)))
     except KfpDriverError as refused:
         raise KfpDriverError(f"--engine tekton: the Tekton translator refuses this pipeline: {refused}",
                              hint="run it with --engine local or --engine argo") from None
     for task in _pipeline_tasks(pipeline_run):
         spec = task.get("taskSpec", {})
-        component = plan.components.get(spec.get("metadata", {}).get("annotations", {}).get(COMPONENT, ""))
+        component = plan.components.get(spec.get("metadata", {}).get("annotations", {}).get(COMPONENT_ANNOTATION, ""))
         for step in spec.get("steps", []):
             if step.get("command", [""])[0].endswith("kfp-launcher"):
                 if not options.cache:
                     step["args"] = ["--no-cache" if arg == "--cache" else arg for arg in step.get("args", [])]
-                step["env"] = step.get("env", []) + _python_env(component)
+                step["env"] = step.get("env", []) + task_environment(component)
     return pipeline_run
 
 
@@ -81,26 +76,13 @@ def _pipeline_tasks(pipeline_run: dict[str, Any]) -> list[dict[str, Any]]:
     return spec.get("tasks", []) + spec.get("finally", [])
 
 
-def _python_env(component: Component | None) -> list[dict[str, str]]:
-    """A lightweight Python component finds its packages where an image would have them: the task
-    virtualenv the local runner builds (its install preamble then finds them installed)."""
-    executor = component.executor if component is not None else None
-    if not isinstance(executor, ContainerExecutor) or not (executor.lightweight_python and executor.pip_installs):
-        return []
-    from driver.local.envs import ensure_env
-
-    venv = ensure_env(executor.pip_installs, say=lambda m: print(f"kfp-driver: {m}", file=sys.stderr))
-    return [{"name": "PATH", "value": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
-            {"name": "VIRTUAL_ENV", "value": str(venv)}]
-
-
 # -- the harness ----------------------------------------------------------------------------------
 
 
 def run_harness(manifest: Path, run_dir: Path, options: RunOptions) -> dict[str, Any]:
     """Build (once) and run the harness; its result document, or one clear error."""
     binary = build_harness()
-    runner = _run_tekton_module()
+    runner = load_hack_module("tekton", "run-tekton")
     python = options.python or sys.executable
     command = runner.harness_command(binary, manifest, run_dir, [python, "-m", "launcher"],
                                      parallelism=options.parallelism)
@@ -129,28 +111,12 @@ def build_harness() -> Path:
     if shutil.which("go") is None:
         raise KfpDriverError("--engine tekton needs Go to build Tekton's controller harness, and 'go' is not on PATH",
                              hint="install Go, or run with --engine local")
-    gobuild = _load("kfp_driver_gobuild", HACK / "gobuild.py")
+    gobuild = load_hack_module("tekton", "gobuild.py")
     try:
         return gobuild.build(HACK / "tekton-harness", ".", "tekton-harness", test=True)
     except SystemExit:
         raise KfpDriverError("building the Tekton controller harness failed (Go's output is above)",
                              hint="check Go and access to the Go module proxy") from None
-
-
-def _run_tekton_module() -> ModuleType:
-    return _load("kfp_driver_run_tekton", HACK / "run-tekton")
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    if not path.exists():
-        raise KfpDriverError(f"--engine tekton needs {path.relative_to(HACK.parent)} (a source checkout)",
-                             hint="run from a clone of the repository, or use --engine local")
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 # -- TaskRuns back to IR task paths ---------------------------------------------------------------
@@ -187,7 +153,7 @@ class TaskRuns:
         state = {"True": State.SUCCEEDED, "False": State.FAILED}.get(run["status"], State.FAILED)
         if run["reason"] == "TaskRunCancelled":
             state = State.CANCELLED
-        component = self.plan.components.get(annotations.get(COMPONENT, ""))
+        component = self.plan.components.get(annotations.get(COMPONENT_ANNOTATION, ""))
         outputs = self.outputs(run["podName"], component.outputs) if state == State.SUCCEEDED and component else {}
         error = "" if state == State.SUCCEEDED else run["message"]
         return TaskRecord(path, state, outputs, error, _duration(run), run["retries"] + 1)
