@@ -6,12 +6,14 @@ The CLI prints ``str(error)`` and exits with ``error.exit_code``; no traceback f
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ONE_LINE = {code: f"\\u{code:04x}" for code in (*range(0x20), 0x7F, 0x2028, 0x2029)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,16 @@ class KfpDriverError(Exception):
     def __str__(self) -> str:
         where = str(self.location)
         text = f"{where}: {self.message}" if where else self.message
-        return f"{text} ({self.hint})" if self.hint else text
+        text = f"{text} ({self.hint})" if self.hint else text
+        return text.translate(_ONE_LINE)  # a name holding a newline must not split the line
+
+    def in_source(self, source: str) -> "KfpDriverError":
+        """This error, naming ``source`` as its file when it names none (e.g. a translator's refusal)."""
+        if self.location.file:
+            return self
+        located = copy.copy(self)
+        located.location = replace(self.location, file=source)
+        return located
 
 
 class InputError(KfpDriverError):
@@ -83,6 +94,9 @@ class ProblemList(KfpDriverError):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+    def in_source(self, source: str) -> "KfpDriverError":
+        return ProblemList([problem.in_source(source) for problem in self.problems])
 
 
 def join_path(path: str, part: str | int, *, key: bool = False) -> str:

@@ -112,8 +112,8 @@ def _compile(args: argparse.Namespace) -> int:
             note_missing_values(plan, run_options, source)
         except KfpDriverError as error:
             if not many:
-                raise
-            problems.append(error)
+                raise error.in_source(source) from None
+            problems.append(error.in_source(source))
     for error in problems:
         report(error)
     return 2 if problems else 0

@@ -11,7 +11,7 @@ from typing import Any
 
 from driver.commands.compile import (add_manifest_options, compile_options, note_fixed_parameters,
                                      with_parameters)
-from driver.errors import RunFailed, UsageError
+from driver.errors import KfpDriverError, RunFailed, UsageError
 
 
 def register(commands: Any) -> None:
@@ -50,7 +50,10 @@ def _submit(args: argparse.Namespace) -> int:
         cluster = connect(args.kubeconfig, args.context)
         namespace = args.namespace or cluster.namespace
     options = dataclasses.replace(compile_options(args), namespace=namespace)
-    manifest = compiler_for(args.target)(plan, with_parameters(options, plan, args.param, args.param_file))
+    try:
+        manifest = compiler_for(args.target)(plan, with_parameters(options, plan, args.param, args.param_file))
+    except KfpDriverError as error:
+        raise error.in_source(args.ir) from None
     check_size(render(manifest, "json"), args.ir)
     note_fixed_parameters(manifest, args.ir)
     objects = objects_of(manifest)
