@@ -8,12 +8,13 @@ a "did you mean" hint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import networkx as nx
 
 from driver.errors import IRError, did_you_mean, join_path, raise_if_any
-from driver.ir import IRDocument
+from driver.ir import MAX_PROBLEMS, IRDocument, capped
 from driver.platform import ParamRef, PlatformSpec
 
 GENERIC_ARTIFACT = "system.Artifact"
@@ -28,7 +29,7 @@ def check_ir(doc: IRDocument, *, supplied_params: set[str] | None = None) -> Non
     checker.check()
     if supplied_params is not None:
         checker.check_pipeline_params(supplied_params)
-    raise_if_any(checker.problems)
+    raise_if_any(capped(checker.problems, checker.count, doc.file))
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class _Checker:
     def __init__(self, doc: IRDocument) -> None:
         self.doc = doc
         self.problems: list[IRError] = []
+        self.count = 0
+        """Problems found, including those past ``MAX_PROBLEMS`` (not kept: locating them costs time)."""
         spec = doc.spec
         self.components: dict[str, dict] = spec.get("components") or {}
         self.executors: dict[str, Any] = (spec.get("deploymentSpec") or {}).get("executors") or {}
@@ -70,7 +73,9 @@ class _Checker:
         self.executor_users: dict[str, list[tuple[_Scope, str]]] = {}
 
     def problem(self, ir_path: str, message: str, hint: str = "") -> None:
-        self.problems.append(IRError(message, location=self.doc.location(ir_path), hint=hint))
+        self.count += 1
+        if self.count <= MAX_PROBLEMS:
+            self.problems.append(IRError(message, location=self.doc.location(ir_path), hint=hint))
 
     # -- the whole pipeline ---------------------------------------------------------------------
 
@@ -81,13 +86,48 @@ class _Checker:
             if label and label not in self.executors:
                 self.problem(join_path(path, "executorLabel"), f"names unknown executor '{label}'",
                              did_you_mean(label, self.executors) or "add it under deploymentSpec.executors")
+            elif label:
+                self.check_importer_uri(name, component, label)
             if component.get("dag") is not None:
                 self.check_dag(component, path)
+            elif not label:
+                self.problem(path, f"component '{name}' runs nothing: it has neither an executorLabel nor a dag",
+                             "compile the pipeline again with the KFP SDK")
+        self.check_component_cycles()
         root = self.doc.spec.get("root") or {}
         if root.get("dag") is not None:
             self.check_dag(root, "root")
         if self.doc.platform is not None:
             self.check_platform(self.doc.platform)
+
+    def check_importer_uri(self, name: str, component: dict, label: str) -> None:
+        """An importer reading its URI from a parameter: the component declares that input."""
+        uri = ((self.executors[label].get("importer") or {}).get("artifactUri") or {})
+        parameter = uri.get("runtimeParameter")
+        declared = _Interface.of(component.get("inputDefinitions")).parameters
+        if parameter is not None and parameter not in declared:
+            path = join_path(join_path(join_path(_key("deploymentSpec.executors", label), "importer"), "artifactUri"),
+                             "runtimeParameter")
+            self.problem(path, f"the importer's URI parameter '{parameter}' is not an input of component '{name}'",
+                         did_you_mean(parameter, declared) or "declare it under inputDefinitions.parameters")
+
+    def check_component_cycles(self) -> None:
+        """A DAG component that runs itself, directly or through others, would never end."""
+        graph = nx.DiGraph()
+        for name, component in self.components.items():
+            for task_name, task in ((component.get("dag") or {}).get("tasks") or {}).items():
+                ref = (task.get("componentRef") or {}).get("name")
+                if ref in self.components:
+                    graph.add_edge(name, ref, task=task_name)
+        for cycle in sorted(islice(nx.simple_cycles(graph), MAX_PROBLEMS), key=min):
+            start = cycle.index(min(cycle))
+            cycle = cycle[start:] + cycle[:start]
+            task = graph.edges[cycle[0], cycle[1 % len(cycle)]]["task"]
+            tasks = join_path(join_path(_key("components", cycle[0]), "dag"), "tasks")
+            path = join_path(join_path(_key(tasks, task), "componentRef"), "name")
+            chain = " -> ".join(f"'{c}'" for c in [*cycle, cycle[0]])
+            self.problem(path, f"component '{cycle[0]}' runs itself: {chain}", "a pipeline cannot call itself; "
+                                                                                 "break the cycle")
 
     def check_pipeline_params(self, supplied: set[str]) -> None:
         root = self.doc.spec.get("root") or {}
@@ -127,11 +167,17 @@ class _Checker:
                 self.check_selector(scope, spec["valueFromParameter"], join_path(out_path, "valueFromParameter"),
                                     "outputParameterKey", "parameters")
             selectors = (spec.get("valueFromOneof") or {}).get("parameterSelectors") or []
+            if not spec.get("valueFromParameter") and not selectors:
+                self.problem(out_path, f"DAG output parameter '{name}' names no task output",
+                             "set valueFromParameter or valueFromOneof.parameterSelectors")
             for i, selector in enumerate(selectors):
                 self.check_selector(scope, selector, f"{out_path}.valueFromOneof.parameterSelectors[{i}]",
                                     "outputParameterKey", "parameters")
         for name, spec in (outputs.get("artifacts") or {}).items():
             out_path = join_path(_key(join_path(path, "artifacts"), name), "artifactSelectors")
+            if not spec.get("artifactSelectors"):
+                self.problem(out_path, f"DAG output artifact '{name}' names no task output",
+                             "list the producing task output under artifactSelectors")
             for i, selector in enumerate(spec.get("artifactSelectors") or []):
                 self.check_selector(scope, selector, join_path(out_path, i), "outputArtifactKey", "artifacts")
 
@@ -206,7 +252,7 @@ class _Checker:
         loose = spec.get("componentInputParameter") is not None and (source or {}).get("parameterType") == "STRING"
         if source is not None and wanted is not None and not spec.get("parameterExpressionSelector") and not loose:
             self.check_parameter_types(source, wanted, key, path)
-        return upstream & set(scope.tasks)
+        return {name for name in upstream if name in scope.tasks}
 
     def check_artifact_input(self, scope: _Scope, ref: str, declared: _Interface | None, key: str, spec: dict,
                              path: str) -> set[str]:
@@ -223,7 +269,7 @@ class _Checker:
                                           producer.get("outputArtifactKey", ""), "artifacts",
                                           join_path(source_path, "producerTask"),
                                           join_path(source_path, "outputArtifactKey"))
-            upstream = {producer.get("producerTask", "")} & set(scope.tasks)
+            upstream = {name for name in (producer.get("producerTask", ""),) if name in scope.tasks}
         elif spec.get("componentInputArtifact") is not None:
             source = self.parent_input(scope, spec["componentInputArtifact"], "artifacts",
                                        join_path(path, "componentInputArtifact"))
@@ -240,7 +286,12 @@ class _Checker:
             if iterator is None:
                 continue
             iterator_path = join_path(path, field_name)
-            source = (iterator.get("items") or {}).get(items_key)
+            items = iterator.get("items") or {}
+            source = items.get(items_key)
+            if source is None and items.get("raw") is None:
+                raw = " or items.raw" if kind == "parameters" else ""
+                self.problem(join_path(iterator_path, "items"), "the loop has no items",
+                             f"set items.{items_key}{raw}")
             bound = inputs.get(kind) or {}
             if source is not None and source not in bound:
                 self.problem(join_path(join_path(iterator_path, "items"), items_key),

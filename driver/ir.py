@@ -8,12 +8,16 @@ are looked up (by composing the YAML node tree) only when there is something to 
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
 import re
 import sys
+import weakref
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,15 @@ from driver.platform import PlatformSpec
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STDIN = "<stdin>"
+
+MAX_INPUT_BYTES = 40 * 2**20
+"""Largest pipeline file read: a 10,000-task pipeline as the KFP SDK writes it is ~31 MB."""
+MAX_DEPTH = 128
+"""Deepest nesting of mappings and lists in a document (the SDK writes fewer than 20 levels)."""
+MAX_VALUES = 2_000_000
+"""Most values in a document, counting every use of a YAML alias (a 10,000-task pipeline has ~650,000)."""
+MAX_PROBLEMS = 50
+"""Most problems reported for one file; one closing line counts the rest."""
 
 
 @dataclass(frozen=True)
@@ -72,17 +85,31 @@ def load_ir(source: str | os.PathLike | None, *, text: str | None = None) -> IRD
     file = STDIN if source is None or str(source) == "-" else str(source)
     if text is None:
         text = _decode(file, _read_bytes(file))
+    else:
+        _check_size(file, len(text))
     documents = _parse(file, text)
+    _check_shape(file, text, documents)
     spec, platform_raw, layout = _split(file, text, documents)
     doc = IRDocument(file=file, spec=spec, platform=None, text=text, layout=layout)
-    problems = _spec_problems(doc)
+    problems, count = _spec_problems(doc)
     if platform_raw is not None:
         try:
             doc.platform = _platform(doc, platform_raw)
         except KfpDriverError as error:
-            problems.extend(error.problems if isinstance(error, ProblemList) else [error])
-    raise_if_any(problems)
+            more = error.problems if isinstance(error, ProblemList) else [error]
+            problems.extend(more)
+            count += len(more)
+    raise_if_any(capped(problems, count, file))
     return doc
+
+
+def capped(problems: list[KfpDriverError], count: int, file: str) -> list[KfpDriverError]:
+    """The first ``MAX_PROBLEMS`` of ``count`` problems, and a line saying how many more there are."""
+    if count <= MAX_PROBLEMS:
+        return problems
+    more = IRError(f"{count - MAX_PROBLEMS:,} more problems not shown", location=Location(file),
+                   hint="fix the ones above first")
+    return [*problems[:MAX_PROBLEMS], more]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,16 +127,28 @@ _SIGNATURES = (
 
 
 def _read_bytes(file: str) -> bytes:
-    if file == STDIN:
-        return sys.stdin.buffer.read()
+    """The file's bytes, reading no more than one byte over ``MAX_INPUT_BYTES``."""
     try:
-        return Path(file).read_bytes()
+        if file == STDIN:
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(file, "rb") as stream:
+                data = stream.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise InputError("no such file", location=Location(file)) from None
     except IsADirectoryError:
         raise InputError("is a directory; pass a pipeline YAML or JSON file", location=Location(file)) from None
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", location=Location(file)) from None
+    _check_size(file, len(data))
+    return data
+
+
+def _check_size(file: str, size: int) -> None:
+    if size > MAX_INPUT_BYTES:
+        raise InputError(f"larger than the {MAX_INPUT_BYTES // 2**20} MiB limit for a pipeline file",
+                         location=Location(file),
+                         hint="a 10,000-task pipeline is ~31 MB; move large constants into artifacts")
 
 
 def _decode(file: str, data: bytes) -> str:
@@ -137,8 +176,29 @@ def _zip_hint(data: bytes) -> str:
     return f"it holds {', '.join(inside)}" if inside else ""
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building a large tree makes the cyclic GC rescan it over and over (5x slower on a 30 MB file)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _parse(file: str, text: str) -> list[Any]:
     """The documents of the file: JSON (one) or YAML (one or more)."""
+    try:
+        with _gc_paused():
+            return _parse_text(file, text)
+    except RecursionError:
+        raise InputError(f"nested more than {MAX_DEPTH} levels deep", location=Location(file),
+                         hint="flatten the value or pass it as an artifact") from None
+
+
+def _parse_text(file: str, text: str) -> list[Any]:
     if file.endswith(".json") or text.lstrip().startswith("{"):
         try:
             return [json.loads(text)]
@@ -155,6 +215,56 @@ def _parse(file: str, text: str) -> list[Any]:
             file, mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)) from None
     except yaml.YAMLError as error:
         raise InputError(f"invalid YAML: {str(error).splitlines()[0]}", location=Location(file)) from None
+
+
+def _check_shape(file: str, text: str, documents: list[Any]) -> None:
+    """Refuse documents nested deeper than ``MAX_DEPTH``, holding themselves, or over ``MAX_VALUES`` values."""
+    count = 0
+    for index, document in enumerate(documents):
+        stack: list[Iterator[tuple[Any, Any]]] = [_children(document)]
+        open_ids = [id(document)]
+        path: list[Any] = []
+        while stack:
+            item = next(stack[-1], None)
+            if item is None:
+                stack.pop()
+                open_ids.pop()
+                if path:
+                    path.pop()
+                continue
+            key, value = item
+            count += 1
+            if count > MAX_VALUES:
+                raise InputError(f"holds more than {MAX_VALUES:,} values (counting each use of a YAML alias)",
+                                 location=Location(file), hint="a KFP pipeline needs no YAML aliases; expand or "
+                                                               "remove them")
+            if not isinstance(value, (dict, list)):
+                continue
+            if id(value) in open_ids:
+                raise InputError("a YAML alias contains itself", location=_shape_location(file, text, index,
+                                                                                          [*path, key]))
+            if len(stack) >= MAX_DEPTH:
+                raise InputError(f"nested more than {MAX_DEPTH} levels deep", location=_shape_location(
+                    file, text, index, [*path, key]), hint="flatten the value or pass it as an artifact")
+            path.append(key)
+            open_ids.append(id(value))
+            stack.append(_children(value))
+
+
+def _children(value: Any) -> Iterator[tuple[Any, Any]]:
+    if isinstance(value, dict):
+        return iter(value.items())
+    return iter(enumerate(value) if isinstance(value, list) else ())
+
+
+def _shape_location(file: str, text: str, index: int, parts: list[Any]) -> Location:
+    """Where the walk of ``_check_shape`` stopped: the line, and the IR path (its first levels)."""
+    nodes = _compose(text)
+    line = _line_of(nodes[index], parts) if index < len(nodes) else None
+    ir_path = ""
+    for part in parts[:8]:
+        ir_path = join_path(ir_path, part if isinstance(part, int) else str(part))
+    return Location(file, line, ir_path + ("..." if len(parts) > 8 else ""))
 
 
 _SPEC_KEYS = {f.json_name for f in pipeline_spec_pb2.PipelineSpec.DESCRIPTOR.fields}
@@ -196,23 +306,27 @@ Problems = list[tuple[str, str, str]]
 """(IR path, message, hint) triples."""
 
 
-def _spec_problems(doc: IRDocument) -> list[KfpDriverError]:
-    """Problems of the pipeline document: protobuf structure, and a pipeline name."""
-    problems: list[KfpDriverError] = []
-    try:
-        json_format.ParseDict(doc.spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
-    except json_format.ParseError as error:
-        found: Problems = []
-        _check_message(doc.spec, pipeline_spec_pb2.PipelineSpec.DESCRIPTOR, "", found)
-        found = found or [("", _protobuf_message(error), "")]
-        problems.extend(IRError(message, location=doc.location(path), hint=hint) for path, message, hint in found)
+def _spec_problems(doc: IRDocument) -> tuple[list[KfpDriverError], int]:
+    """Problems of the pipeline document (protobuf structure, a pipeline name): the first ones, and how many."""
+    found: Problems = []
+    _check_message(doc.spec, pipeline_spec_pb2.PipelineSpec.DESCRIPTOR, "", found)
+    deployment = doc.spec.get("deploymentSpec")
+    if isinstance(deployment, dict):
+        _check_message(deployment, pipeline_spec_pb2.PipelineDeploymentConfig.DESCRIPTOR, "deploymentSpec", found)
+    if not found:  # protobuf itself is the last word on what the walk above accepts
+        try:
+            json_format.ParseDict(doc.spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=False)
+        except (json_format.ParseError, ValueError, TypeError, OverflowError, RecursionError) as error:
+            found.append(("", _protobuf_message(error), ""))
+    problems: list[KfpDriverError] = [IRError(message, location=doc.location(path), hint=hint)
+                                      for path, message, hint in found[:MAX_PROBLEMS]]
     info = doc.spec.get("pipelineInfo")
     named = isinstance(info, dict) and info.get("name")
     if not named and not any(p.location.ir_path.startswith("pipelineInfo") for p in problems):
         path = "pipelineInfo.name" if isinstance(info, dict) else "pipelineInfo"
         problems.append(IRError("the pipeline has no name", location=doc.location(path),
                                 hint="set pipelineInfo.name; the KFP SDK writes the pipeline function's name"))
-    return problems
+    return problems, len(found) + len(problems) - min(len(found), MAX_PROBLEMS)
 
 
 def _protobuf_message(error: Exception) -> str:
@@ -229,10 +343,14 @@ _INT_RANGES = {
 }
 _FLOAT_TYPES = (descriptor.FieldDescriptor.CPPTYPE_DOUBLE, descriptor.FieldDescriptor.CPPTYPE_FLOAT)
 _JSON_SCALARS = (str, bool, int, float, type(None))
+_LARGEST_DOUBLE = int(sys.float_info.max)
 
 
 def _check_message(value: Any, desc: descriptor.Descriptor, path: str, out: Problems) -> None:
-    """Append every place where ``value`` does not fit message type ``desc`` (proto3 JSON rules)."""
+    """Append every place where ``value`` does not fit message type ``desc`` (proto3 JSON rules).
+
+    A field set to null is removed from ``value``: in proto3 JSON, null means the field is unset.
+    """
     special = _WELL_KNOWN.get(desc.full_name)
     if special is not None:
         special(value, desc, path, out)
@@ -242,13 +360,16 @@ def _check_message(value: Any, desc: descriptor.Descriptor, path: str, out: Prob
         return
     fields = {**desc.fields_by_name, **{f.json_name: f for f in desc.fields}}
     oneofs: dict[str, str] = {}
+    nulls = []
     for key, item in value.items():
         fd = fields.get(key) if isinstance(key, str) else None
         sub = join_path(path, str(key))
-        if fd is None:
-            out.append((sub, "unknown field", unknown_field_hint(str(key), [f.json_name for f in desc.fields])))
+        if fd is None:  # a hint costs a fuzzy match: only for problems that will be shown
+            hint = unknown_field_hint(str(key), [f.json_name for f in desc.fields]) if len(out) < MAX_PROBLEMS else ""
+            out.append((sub, "unknown field", hint))
             continue
         if item is None:
+            nulls.append(key)
             continue
         oneof = fd.containing_oneof
         if oneof is not None and oneof.name in oneofs:
@@ -257,6 +378,10 @@ def _check_message(value: Any, desc: descriptor.Descriptor, path: str, out: Prob
         elif oneof is not None:
             oneofs[oneof.name] = key
         _check_field(item, fd, sub, out)
+        if fd.enum_type is not None and not fd.is_repeated:
+            value[key] = _enum_name(item, fd.enum_type)
+    for key in nulls:
+        del value[key]
 
 
 def _check_field(value: Any, fd: descriptor.FieldDescriptor, path: str, out: Problems) -> None:
@@ -351,6 +476,17 @@ def _is_float(value: Any) -> bool:
     return True
 
 
+def _enum_name(value: Any, enum: descriptor.EnumDescriptor) -> Any:
+    """An enum value given by number, as its name (what the rest of the driver reads); else unchanged."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or value in enum.values_by_name:
+        return value
+    try:
+        found = enum.values_by_number.get(int(value))
+    except ValueError:
+        return value
+    return found.name if found is not None else value
+
+
 def _enum_problem(value: Any, enum: descriptor.EnumDescriptor) -> tuple[str, str] | None:
     if isinstance(value, str) and value in enum.values_by_name:
         return None
@@ -359,7 +495,7 @@ def _enum_problem(value: Any, enum: descriptor.EnumDescriptor) -> tuple[str, str
             number = int(value)
         except ValueError:
             number = None
-        if number is not None and (not enum.is_closed or number in enum.values_by_number):
+        if number is not None and number in enum.values_by_number:  # open enums too: no code handles others
             return None
     hint = unknown_field_hint(str(value), [v.name for v in enum.values], "values")
     return f"{value!r} is not a valid {enum.name}", hint
@@ -397,6 +533,8 @@ def _check_json(value: Any, path: str, out: Problems) -> None:
             _check_json(item, join_path(path, i), out)
     elif not isinstance(value, _JSON_SCALARS):
         out.append((path, f"expected a JSON value, got {describe(value)}", "quote it to make it a string"))
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST_DOUBLE:
+        out.append((path, "the number is too large for a JSON number (a double)", "quote it to make it a string"))
 
 
 def _check_by_protobuf(value: Any, desc: descriptor.Descriptor, path: str, out: Problems) -> None:
@@ -451,13 +589,24 @@ def _document_line(text: str, index: int) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+_ENTRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _entries(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping node's (key node, value node) by key; a repeated key keeps the last, as YAML does."""
+    entries = _ENTRIES.get(node)
+    if entries is None:
+        entries = {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+        _ENTRIES[node] = entries
+    return entries
+
+
 def _line_of(node: yaml.Node, parts: list[str | int]) -> int:
     """1-based line of the deepest node on ``parts`` that exists (a mapping key's own line)."""
     line = node.start_mark.line + 1
     for part in parts:
         if isinstance(node, yaml.MappingNode):
-            matches = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
-            entry = matches[-1] if matches else None  # a repeated key: YAML keeps the last
+            entry = _entries(node).get(str(part))
             if entry is None:
                 break
             line, node = entry[0].start_mark.line + 1, entry[1]

@@ -375,10 +375,39 @@ def _integer(r: _Reader, v: Any, path: str) -> Any:
     return r.wrong_type(path, "an integer", v)
 
 
-def _json_object(r: _Reader, v: Any, path: str) -> Any:
-    if isinstance(v, dict) and all(isinstance(k, str) for k in v):
-        return v
-    return r.wrong_type(path, "a mapping with string keys", v)
+_PVC_SPEC_FIELDS = {
+    "accessModes": "a list of strings", "storageClassName": "a string", "volumeMode": "a string",
+    "volumeName": "a string", "volumeAttributesClassName": "a string", "resources": "a mapping",
+    "selector": "a mapping", "dataSource": "a mapping", "dataSourceRef": "a mapping",
+}
+_KIND_OK = {
+    "a string": lambda v: isinstance(v, str),
+    "a mapping": lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+    "a list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
+
+
+def _pvc_spec_patch(r: _Reader, v: Any, path: str) -> Any:
+    """Fields merged into a PersistentVolumeClaim's spec (top level typed); null values are dropped, as unset."""
+    if not _KIND_OK["a mapping"](v):
+        return r.wrong_type(path, "a mapping with string keys", v)
+    patch = _without_nulls(v)
+    for key, value in patch.items():
+        kind = _PVC_SPEC_FIELDS.get(key)
+        if kind is None:
+            r.problem(join_path(path, str(key)), "unknown PersistentVolumeClaim spec field",
+                      unknown_field_hint(str(key), list(_PVC_SPEC_FIELDS)))
+        elif not _KIND_OK[kind](value):
+            r.wrong_type(join_path(path, key), kind, value)
+    return patch
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
 
 
 def _one_of(*choices: str) -> Converter:
@@ -642,7 +671,7 @@ _PIPELINE_CONFIG = _message(PipelineConfig, {
     "workspace": ("workspace", _message(WorkspaceConfig, {
         "size": ("size", _string),
         "kubernetes": ("kubernetes", _message(KubernetesWorkspace, {
-            "pvcSpecPatch": ("pvc_spec_patch", _json_object)})),
+            "pvcSpecPatch": ("pvc_spec_patch", _pvc_spec_patch)})),
     })),
     "resourceTtlOnCompletion": ("resource_ttl_on_completion", _integer),
     "resourceTtlOnSuccess": ("resource_ttl_on_success", _integer),

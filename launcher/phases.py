@@ -23,6 +23,9 @@ from launcher.records import build_record, open_sink
 from launcher.stores import split_uri
 from launcher.stores.base import remove_path
 
+WORKSPACE_PLACEHOLDER = "{{$.workspace_path}}"
+"""The KFP SDK passes the pipeline workspace's path to a task as this constant input value."""
+
 SDK_MOUNTS = {"s3": "s3", "minio": "minio", "gs": "gcs"}
 """URI scheme -> the KFP SDK's local mount directory (kfp.dsl.types.artifact_types)."""
 
@@ -99,7 +102,10 @@ def resolve(ctx: Context) -> None:
     for name, declared in spec.input_params.items():
         if name in options.params and not (options.escape_tags and options.params[name] == wire.ABSENT):
             try:
-                ctx.params[name] = _decode_input(options.params[name], declared.type, options.escape_tags)
+                value = _decode_input(options.params[name], declared.type, options.escape_tags)
+                if isinstance(value, str) and WORKSPACE_PLACEHOLDER in value:  # dsl.WORKSPACE_PATH_PLACEHOLDER
+                    value = value.replace(WORKSPACE_PLACEHOLDER, options.workspace_path)
+                ctx.params[name] = value
             except values.TypeMismatch as error:
                 raise SpecError(f"input parameter {name!r}: {error}") from None
         elif declared.has_default and declared.default is not None:

@@ -120,6 +120,7 @@ class Launch:
                 "--records", f"sqlite:///{(self.options.workdir / 'records.db').resolve()}",
                 "--cache-root", str((self.options.workdir / "cache").resolve()),
                 "--attempt", str(attempt),
+                "--workspace-path", str(self.run_dir / "workspace"),
                 "--cache" if (spec.task.cache and self.options.cache) else "--no-cache"]
         if self.options.runner != "host":
             argv += ["--container-runtime", self.options.runner]

@@ -8,7 +8,7 @@ from typing import Any
 
 import networkx as nx
 
-from driver.errors import IRError, KfpDriverError, raise_if_any
+from driver.errors import IRError, KfpDriverError, join_path, raise_if_any
 from driver.ir import IRDocument
 from driver.plan.conditions import ConditionError, parse_condition, refs
 from driver.plan.model import (
@@ -106,11 +106,31 @@ class _Builder:
                 component.platform = platform.executors.get(component.executor_label)
         return component
 
+    def env(self, items: list[dict[str, Any]], ir_path: str) -> dict[str, str]:
+        env = {}
+        for i, item in enumerate(items):
+            if item.get("name"):
+                env[item["name"]] = item.get("value", "")
+            else:
+                self.problem(join_path(join_path(ir_path, i), "name"), "an environment variable has no name",
+                             "set its name")
+        return env
+
+    def param_type(self, spec: dict[str, Any], ir_path: str) -> ParamType:
+        """The declared type; one the driver cannot pass (unspecified, TASK_CONFIG) is a problem."""
+        raw = spec.get("parameterType", "STRING")
+        if raw in ParamType.__members__:
+            return ParamType(raw)
+        self.problem(ir_path, f"parameter type {raw} is not supported",
+                     "use one of " + ", ".join(ParamType.__members__))
+        return ParamType.STRING
+
     def interface(self, raw: dict[str, Any], ir_path: str) -> Interface:
         parameters = {
             name: ParamDef(
                 name=name,
-                type=ParamType(spec.get("parameterType", "STRING")),
+                type=self.param_type(spec, join_path(join_path(join_path(ir_path, "parameters"), name, key=True),
+                                                     "parameterType")),
                 optional=bool(spec.get("isOptional", False)),
                 default=spec["defaultValue"] if "defaultValue" in spec else NO_DEFAULT,
                 description=spec.get("description", ""),
@@ -153,7 +173,7 @@ class _Builder:
             image=image,
             command=parsed_command,
             args=parsed_args,
-            env={item["name"]: item.get("value", "") for item in container.get("env", [])},
+            env=self.env(container.get("env", []), f"{ir_path}.container.env"),
             resources=_resources(container.get("resources", {})),
             lightweight_python=is_lightweight_python(command, args),
             raw_command=tuple(part for part in command if isinstance(part, str)),

@@ -288,3 +288,13 @@ def test_list_outputs_also_come_as_arrays_of_strings(tmp_path):
     result = launch(TYPED_SPEC, tmp_path, extra=["--param", "n=1"])
     assert result.code == 0, result.stderr
     assert json.loads((result.outputs_dir / "parameters" / "items.items").read_text()) == ["1", '{"a":2}']
+
+
+def test_workspace_placeholder_in_a_parameter_value_is_the_workspace_path(tmp_path):
+    """The KFP SDK passes ``dsl.WORKSPACE_PATH_PLACEHOLDER`` as a constant input value."""
+    spec = container_spec(["sh", "-c", 'printf "%s" "$0" > "$1"'], [ph("inputValue", "path"), ph("outputParameterFile", "out")],
+                          inputs={"parameters": {"path": {"type": "STRING"}}},
+                          outputs={"parameters": {"out": {"type": "STRING"}}})
+    result = launch(spec, tmp_path, extra=["--param", "path={{$.workspace_path}}/data", "--workspace-path", "/ws"])
+    assert result.code == 0, result.stderr
+    assert result.param("out") == "/ws/data"
