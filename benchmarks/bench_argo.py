@@ -292,7 +292,7 @@ def phase_times(files: list[Path], options: CompileOptions, runs: int) -> dict[s
     try:
         from driver.checks import check_ir
         from driver.ir import load_ir
-        from driver.plan import build_plan
+        from driver.plan.build import build_plan
     except ImportError:
         return None
     best: dict[str, float] = {}

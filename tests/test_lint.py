@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from driver.cli import main
-from driver.lint import Finding, LintOptions, Severity, lint_paths
+from driver.lint.model import Finding, LintOptions, Severity
+from driver.lint.run import lint_paths
 from driver.lint.registry import ir_rules
 from driver.lint.rules.images import floating_tag
 from driver.lint.rules.secrets import secret_like

@@ -28,7 +28,8 @@ def register(commands: Any) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from driver.lint import LintOptions, lint_paths
+    from driver.lint.model import LintOptions
+    from driver.lint.run import lint_paths
     from driver.lint.report import as_json, human
 
     if args.max_fanout < 1:

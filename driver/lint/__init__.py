@@ -3,8 +3,3 @@
 IR files go through the rule registry (``driver/lint/rules/``, one module per rule family); generated
 Argo/Tekton manifests through the strict JSON Schemas and the engines' own validators.
 """
-
-from driver.lint.model import Finding, LintOptions, LintReport, Severity
-from driver.lint.run import lint_paths
-
-__all__ = ["Finding", "LintOptions", "LintReport", "Severity", "lint_paths"]

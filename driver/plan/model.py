@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
-from typing import Any, Union
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Union
 
 from driver.plan.conditions import Expr
 from driver.platform import ExecutorPlatform, PipelineConfig
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class ParamType(str, Enum):
@@ -281,14 +282,14 @@ class Dag:
 
     tasks: dict[str, Task]
     outputs: dict[str, DagOutput] = field(default_factory=dict)
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    graph: "nx.DiGraph" = field(default_factory=lambda: _networkx().DiGraph())
     """Edges upstream -> downstream between task names of this DAG."""
     _order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     def order(self) -> list[str]:
         """Tasks in a stable topological order (ties broken by name); computed once."""
         if self._order is None or len(self._order) != len(self.tasks):
-            self._order = tuple(nx.lexicographical_topological_sort(self.graph))
+            self._order = tuple(_networkx().lexicographical_topological_sort(self.graph))
         return list(self._order)
 
 
@@ -352,3 +353,10 @@ class TaskNode:
     path: str
     task: Task
     component: Component
+
+
+def _networkx():
+    """networkx, imported when a DAG is first built (the CLI's start-up does not pay for it)."""
+    import networkx
+
+    return networkx
