@@ -151,3 +151,15 @@ def test_importer_needs_no_pod() -> None:
     manifest = compile_workflow(load_plan(CORPUS / "pipeline_with_importer.yaml"), CompileOptions())
     assert not any("importer" in t["name"] and ("container" in t or "resource" in t)
                    for t in manifest["spec"]["templates"])
+
+
+def test_pod_spec_patches_hold_no_quotes_or_escapes() -> None:
+    """Argo evaluates ``{{=...}}`` in podSpecPatch without unescaping the template's JSON: a double quote or a
+    backslash there breaks the expression (found by the controller harness), so patches use single quotes."""
+    for name in ("critical__missing_kubernetes_optional_inputs.yaml", "pipeline_with_string_machine_fields_task_output.yaml"):
+        manifest = compile_workflow(load_plan(CORPUS / name), CompileOptions())
+        patches = [t["podSpecPatch"] for t in manifest["spec"]["templates"] if "podSpecPatch" in t]
+        assert patches and all("{{=" in p for p in patches)
+        for patch in patches:
+            code = "".join(part.split("}}", 1)[0] for part in patch.split("{{=")[1:])
+            assert '"' not in code and "\\" not in code, patch

@@ -8,6 +8,8 @@ the template, bound per task like any other input; JSON-valued options reach the
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -28,6 +30,8 @@ class _Template:
     params: list[tuple[str, ParamRef]] = field(default_factory=list)
     patch: dict[str, str] = field(default_factory=dict)
     """Pod spec patch entries: field -> expression code producing its value."""
+    tolerations: list[str] = field(default_factory=list)
+    """Expression code of each JSON-valued toleration (nil when its input is unset)."""
 
     def value(self, ref: ParamRef) -> str:
         """The option's value in the template: the constant, or a template input bound per task."""
@@ -38,20 +42,34 @@ class _Template:
         return exprs.input_param(name)
 
     def string_code(self, ref: ParamRef) -> str:
-        """Expression code for a string-valued option (constant or parameter)."""
-        if ref.component_input is None and ref.task_output is None:
-            return exprs.literal("" if ref.constant is None else str(ref.constant))
-        name = PLATFORM_PARAM.format(len(self.params))
-        self.params.append((name, ref))
-        return exprs.var_input(name)
+        """Expression code for a string-valued option: always a template input (constants too), because
+        Argo evaluates the pod spec patch without unescaping it, so its code holds no quotes or escapes."""
+        return _plain_var(self.param(ref))
 
-    def json_value(self, ref: ParamRef) -> str:
-        """Expression code for a JSON-valued option (constant or parameter)."""
-        if ref.component_input is None and ref.task_output is None:
-            return exprs.literal(ref.constant)
+    def json_value(self, ref: ParamRef, empty: str = "nil") -> str:
+        """Expression code for a JSON-valued option, parsed from a template input (see ``string_code``);
+        ``empty`` when the input is empty (an optional pipeline input nobody set)."""
+        variable = _plain_var(self.param(ref))
+        return f"({variable} == '' ? {empty} : fromJSON({variable}))"
+
+    def param(self, ref: ParamRef) -> str:
         name = PLATFORM_PARAM.format(len(self.params))
         self.params.append((name, ref))
-        return f"fromJSON({exprs.var_input(name)})"
+        return name
+
+
+EMPTY_MAP = "fromJSON('{}')"
+"""An empty mapping in Argo's expression language (which has no ``{}`` literal)."""
+
+
+def _plain_var(name: str) -> str:
+    assert re.fullmatch(r"[\w.-]+", name), name
+    return f"inputs.parameters['{name}']"
+
+
+def _plain_key(key: str) -> str:
+    assert re.fullmatch(r"[A-Za-z]+", key), key
+    return f"'{key}'"
 
 
 class PlatformFields:
@@ -99,8 +117,10 @@ class PlatformFields:
         _volumes(options, template, container, collected)
         _scheduling(options, template, collected)
         _pod(options, template, container, collected)
+        if collected.tolerations:  # unset optional inputs give nil: left out
+            collected.patch["tolerations"] = f"filter([{', '.join(collected.tolerations)}], # != nil)"
         if collected.patch:
-            body = ", ".join(f"{exprs.literal(key)}: {code}" for key, code in collected.patch.items())
+            body = ", ".join(f"{_plain_key(key)}: {code}" for key, code in collected.patch.items())
             template["podSpecPatch"] = exprs.expression("toJson({" + body + "})")
         if collected.params:
             template["inputs"]["parameters"].extend({"name": name} for name, _ in collected.params)
@@ -181,14 +201,13 @@ def _scheduling(options: ExecutorPlatform, template: dict[str, Any], collected: 
     selector = options.node_selector
     if selector is not None:
         if selector.node_selector_json is not None:
-            collected.patch["nodeSelector"] = collected.json_value(selector.node_selector_json)
+            collected.patch["nodeSelector"] = collected.json_value(selector.node_selector_json, empty=EMPTY_MAP)
         elif selector.labels:
             template["nodeSelector"] = dict(selector.labels)
     tolerations = []
     for toleration in options.tolerations:
         if toleration.toleration_json is not None:
-            collected.patch.setdefault("tolerations", "[]")
-            collected.patch["tolerations"] += f" + [{collected.json_value(toleration.toleration_json)}]"
+            collected.tolerations.append(collected.json_value(toleration.toleration_json))
             continue
         tolerations.append({k: v for k, v in (("key", toleration.key), ("operator", toleration.operator),
                                               ("value", toleration.value), ("effect", toleration.effect),
@@ -198,7 +217,8 @@ def _scheduling(options: ExecutorPlatform, template: dict[str, Any], collected: 
     affinity = static_affinity(options)
     for term in options.node_affinity:
         if term.node_affinity_json is not None:
-            collected.patch["affinity"] = "{" + f'"nodeAffinity": {collected.json_value(term.node_affinity_json)}' + "}"
+            affinity_json = collected.json_value(term.node_affinity_json, empty=EMPTY_MAP)
+            collected.patch["affinity"] = "{" + f"{_plain_key('nodeAffinity')}: {affinity_json}" + "}"
     if affinity:
         template["affinity"] = affinity
 
@@ -220,6 +240,7 @@ def _pod(options: ExecutorPlatform, template: dict[str, Any], container: dict[st
         container["securityContext"] = security_context(context)
     if options.image_pull_secret:
         names = [collected.string_code(secret.secret_name) for secret in options.image_pull_secret]
-        collected.patch["imagePullSecrets"] = "[" + ", ".join("{\"name\": " + n + "}" for n in names) + "]"
+        listed = ", ".join("{" + _plain_key("name") + ": " + n + "}" for n in names)
+        collected.patch["imagePullSecrets"] = f"filter([{listed}], #.name != '')"  # unset optional inputs: none
     for init in options.init_containers:
         template["initContainers"].append(init_container(init))
