@@ -199,6 +199,15 @@ class _WorkflowBuilder:
             if not output.oneof:
                 selector = output.selectors[0]
                 virtual = scope.virtual.get(selector.task, {}).get(selector.output)
+                assert scope.component.dag is not None
+                producer = scope.component.dag.tasks[selector.task]
+                if virtual is None and producer.loop is not None:  # Collected: typed again, [] for no items
+                    item_type, depth = self.collected_items(producer, selector.output)
+                    task = task_names[selector.task]
+                    collected = exprs.typed_list(exprs.var_task_output(task, selector.output), item_type, depth)
+                    code = exprs.if_status(task, "Skipped", exprs.literal("[]"), collected)
+                    rendered.append({"name": name, "valueFrom": {"expression": code}})
+                    continue
                 text = virtual.text if virtual is not None else \
                     exprs.task_output(task_names[selector.task], selector.output)
                 rendered.append({"name": name, "valueFrom": {"parameter": text}})
