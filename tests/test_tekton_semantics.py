@@ -409,3 +409,14 @@ def test_missing_optional_platform_inputs_drop_their_options() -> None:
     task = tasks(compile_corpus("critical__missing_kubernetes_optional_inputs.yaml"))["log-message"]
     assert [e["name"] for e in step(task)["env"]] == ["KFP_POD_NAME"]
     assert [v["name"] for v in task["taskSpec"]["volumes"]] == ["kfp-launcher", "kfp-outputs"]
+
+
+def test_no_task_takes_the_name_of_a_matrix_taskrun() -> None:
+    """Tekton names a matrix task's TaskRuns <run>-<task>-<index>; a task called <task>-2 would be taken for
+    the third of them and never run (found by the Tekton harness on the corpus)."""
+    spec = compile_corpus("critical__parallel_for_after_dependency.yaml")["spec"]["pipelineSpec"]
+    matrixed = {task["name"] for task in spec["tasks"] if "matrix" in task}
+    assert matrixed
+    for task in spec["tasks"]:
+        base, _, tail = task["name"].rpartition("-")
+        assert not (tail.isdigit() and base in matrixed), task["name"]

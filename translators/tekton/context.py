@@ -126,8 +126,15 @@ def _task_names(tasks: list[FlatTask]) -> dict[int, str]:
     wishes = {task.id: _wish(task, full=False) for task in tasks}
     counts = Counter(wishes.values())
     table = NameTable()
-    return {task.id: table.claim(wishes[task.id] if counts[wishes[task.id]] == 1 else _wish(task, full=True))
-            for task in tasks}
+    names = {task.id: table.claim(wishes[task.id] if counts[wishes[task.id]] == 1 else _wish(task, full=True))
+             for task in tasks}
+    # Tekton names a matrix task's TaskRuns <run>-<task>-<index>: no other task may be called <task>-<digits>
+    matrixed = {names[task.id] for task in tasks if task.dims}
+    for task in tasks:
+        base, dash, tail = names[task.id].rpartition("-")
+        if dash and tail.isdigit() and base in matrixed:
+            names[task.id] = table.claim(f"{names[task.id]}-task")
+    return names
 
 
 def _wish(task: FlatTask, full: bool) -> str:
