@@ -129,12 +129,20 @@ def _task_names(tasks: list[FlatTask]) -> dict[int, str]:
     names = {task.id: table.claim(wishes[task.id] if counts[wishes[task.id]] == 1 else _wish(task, full=True))
              for task in tasks}
     # Tekton names a matrix task's TaskRuns <run>-<task>-<index>: no other task may be called <task>-<digits>
-    matrixed = {names[task.id] for task in tasks if task.dims}
+    runs = {names[task.id]: _combinations(task) for task in tasks if task.dims}
     for task in tasks:
         base, dash, tail = names[task.id].rpartition("-")
-        if dash and tail.isdigit() and base in matrixed:
+        if dash and tail.isdigit() and base in runs and int(tail) < runs[base]:
             names[task.id] = table.claim(f"{names[task.id]}-task")
     return names
+
+
+def _combinations(task: FlatTask) -> float:
+    """How many TaskRuns a matrix task makes (unbounded when a list is known only at run time)."""
+    count = 1.0
+    for dim in task.dims:
+        count *= len(dim.items) if dim.items is not None else float("inf")
+    return count
 
 
 def _wish(task: FlatTask, full: bool) -> str:
