@@ -142,12 +142,12 @@ class Launch:
                 argv += ["--param", f"{name}={text}"]
         env = dict(os.environ)
         if self.options.runner == "host":  # in an image, the image has the tools (and installs packages)
+            assert isinstance(component.executor, ContainerExecutor)
             self.prepare_host(component.executor, env)
         return argv, env
 
-    def prepare_host(self, executor: Any, env: dict[str, str]) -> None:
+    def prepare_host(self, executor: ContainerExecutor, env: dict[str, str]) -> None:
         """A lightweight component gets its cached task environment; a container component a notice."""
-        assert isinstance(executor, ContainerExecutor)
         if executor.lightweight_python and executor.pip_installs:
             venv = ensure_env(executor.pip_installs, say=lambda m: print(f"kfp-driver: {m}", file=sys.stderr))
             env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
