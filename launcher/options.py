@@ -116,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attempt", type=int, default=1)
     p.add_argument("--metrics-file", type=Path)
     p.add_argument("--mount-root", type=Path, help="local staging root for remote artifacts (default: / if writable)")
-    p.add_argument("--workspace-path", default="/kfp-workspace")
+    p.add_argument("--workspace-path", help="the pipeline workspace (default: $KFP_WORKSPACE_PATH, else /kfp-workspace)")
     p.add_argument("--container-runtime", choices=("docker", "podman"),
                    help="run the command in the spec's image with this engine CLI (local runs)")
     p.add_argument("--escape-tags", action="store_true",
@@ -209,7 +209,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> Options:
         attempt=args.attempt,
         metrics_file=args.metrics_file,
         mount_root=args.mount_root,
-        workspace_path=args.workspace_path,
+        workspace_path=args.workspace_path or env.get("KFP_WORKSPACE_PATH") or "/kfp-workspace",
         container_runtime=args.container_runtime or "",
         escape_tags=args.escape_tags,
         pod_name=env.get("KFP_POD_NAME", ""),
