@@ -16,6 +16,7 @@ import argparse
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,10 +30,19 @@ def cache_root() -> Path:
 
 
 def module_key(module_dir: Path, go: str) -> str:
+    """Go's version and every file of the module and of the local modules its go.mod replaces it with."""
     digest = hashlib.sha256(subprocess.run([go, "version"], capture_output=True, text=True).stdout.encode())
-    for path in sorted(p for p in module_dir.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(module_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for directory in [module_dir, *local_replacements(module_dir)]:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(directory.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def local_replacements(module_dir: Path) -> list[Path]:
+    """Directories of ``replace X => ../dir`` lines (modules shared between tools under hack/)."""
+    go_mod = (module_dir / "go.mod").read_text(encoding="utf-8")
+    targets = re.findall(r"=>\s*(\.{1,2}/\S+)\s*$", go_mod, flags=re.MULTILINE)
+    return [(module_dir / target).resolve() for target in targets]
 
 
 def build(module_dir: Path, package: str, name: str, *, test: bool = False) -> Path:

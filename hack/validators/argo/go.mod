@@ -3,6 +3,7 @@ module github.com/kfp-driver/hack/validators/argo
 go 1.25.7
 
 require (
+	github.com/kfp-driver/hack/validators/manifest v0.0.0
 	github.com/argoproj/argo-workflows/v3 v3.7.18
 	sigs.k8s.io/yaml v1.4.0
 )
@@ -104,3 +105,5 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v4 v4.7.0 // indirect
 )
+
+replace github.com/kfp-driver/hack/validators/manifest => ../manifest

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/kfp-driver/hack/validators/manifest"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
@@ -46,13 +47,13 @@ func (c catalog) namespace(ns string) templateresolution.WorkflowTemplateNamespa
 
 // decoded is a document decoded into its Argo type, or why it could not be.
 type decoded struct {
-	doc    document
+	doc    manifest.Document
 	object any
 	err    error
 }
 
 // validateAll decodes every document, registers the templates, then validates each document.
-func validateAll(docs []document) []verdict {
+func validateAll(docs []manifest.Document) []manifest.Verdict {
 	cat := catalog{templates: map[string]map[string]*wfv1.WorkflowTemplate{}, cluster: map[string]*wfv1.ClusterWorkflowTemplate{}}
 	items := make([]decoded, len(docs))
 	for i, doc := range docs {
@@ -62,18 +63,18 @@ func validateAll(docs []document) []verdict {
 		}
 		items[i] = decoded{doc: doc, object: object, err: err}
 	}
-	verdicts := make([]verdict, len(items))
+	verdicts := make([]manifest.Verdict, len(items))
 	for i, item := range items {
 		err := item.err
 		if err == nil {
 			err = cat.validate(item.object)
 		}
-		verdicts[i] = newVerdict(item.doc, lines(err))
+		verdicts[i] = manifest.NewVerdict(item.doc, manifest.Lines(err))
 	}
 	return verdicts
 }
 
-func decode(doc document) (any, error) {
+func decode(doc manifest.Document) (any, error) {
 	if doc.APIVersion != apiVersion {
 		return nil, fmt.Errorf("apiVersion is %q; Argo's %s is %s", doc.APIVersion, doc.Kind, apiVersion)
 	}
@@ -86,7 +87,7 @@ func decode(doc document) (any, error) {
 	default:
 		target = &wfv1.ClusterWorkflowTemplate{}
 	}
-	if err := decodeStrict(doc.Raw, target); err != nil {
+	if err := manifest.DecodeStrict(doc.Raw, target); err != nil {
 		return nil, fmt.Errorf("not a valid %s: %w", doc.Kind, err)
 	}
 	return target, nil

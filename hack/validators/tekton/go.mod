@@ -3,6 +3,7 @@ module github.com/kfp-driver/hack/validators/tekton
 go 1.26.4
 
 require (
+	github.com/kfp-driver/hack/validators/manifest v0.0.0
 	github.com/tektoncd/pipeline v1.15.0
 	k8s.io/apimachinery v0.36.3
 	knative.dev/pkg v0.0.0-20260622140654-39ebae2ee2dc
@@ -174,3 +175,5 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.3.3 // indirect
 )
+
+replace github.com/kfp-driver/hack/validators/manifest => ../manifest

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/kfp-driver/hack/validators/manifest"
 	"strings"
 
 	"github.com/tektoncd/pipeline/pkg/apis/config"
@@ -23,7 +24,7 @@ var supportedKinds = []string{"PipelineRun", "Pipeline"}
 
 // decoded is a document decoded into its Tekton type (after SetDefaults), or why it could not be.
 type decoded struct {
-	doc         document
+	doc         manifest.Document
 	pipeline    *v1.Pipeline
 	pipelineRun *v1.PipelineRun
 	err         error
@@ -31,7 +32,7 @@ type decoded struct {
 
 // validateAll decodes and defaults every document, registers the Pipelines so a PipelineRun's
 // pipelineRef resolves within the input, then validates each document.
-func validateAll(docs []document) []verdict {
+func validateAll(docs []manifest.Document) []manifest.Verdict {
 	items := make([]decoded, len(docs))
 	pipelines := map[string]*v1.Pipeline{} // "namespace/name" -> defaulted Pipeline
 	for i, doc := range docs {
@@ -45,9 +46,9 @@ func validateAll(docs []document) []verdict {
 			pipelines[key] = p
 		}
 	}
-	verdicts := make([]verdict, len(items))
+	verdicts := make([]manifest.Verdict, len(items))
 	for i, item := range items {
-		problems := lines(item.err)
+		problems := manifest.Lines(item.err)
 		if item.err == nil {
 			problems = safely(func() []string {
 				if item.pipeline != nil {
@@ -56,12 +57,12 @@ func validateAll(docs []document) []verdict {
 				return validatePipelineRun(item.pipelineRun, pipelines)
 			})
 		}
-		verdicts[i] = newVerdict(item.doc, problems)
+		verdicts[i] = manifest.NewVerdict(item.doc, problems)
 	}
 	return verdicts
 }
 
-func decode(doc document) decoded {
+func decode(doc manifest.Document) decoded {
 	item := decoded{doc: doc}
 	if doc.APIVersion != apiVersion {
 		item.err = fmt.Errorf("apiVersion is %q; this validator checks %s %s", doc.APIVersion, apiVersion, doc.Kind)
@@ -78,7 +79,7 @@ func decode(doc document) decoded {
 		item.pipelineRun = &v1.PipelineRun{}
 		target = item.pipelineRun
 	}
-	if err := decodeStrict(doc.Raw, target); err != nil {
+	if err := manifest.DecodeStrict(doc.Raw, target); err != nil {
 		item.err = fmt.Errorf("not a valid %s: %w", doc.Kind, err)
 		return item
 	}
@@ -157,7 +158,7 @@ func validatePipelineRun(pr *v1.PipelineRun, pipelines map[string]*v1.Pipeline) 
 		func() error { return resources.ValidateWorkspaceBindings(spec, pr) },
 		func() error { return resources.ValidateTaskRunSpecs(spec, pr) },
 	} {
-		problems = append(problems, lines(check())...)
+		problems = append(problems, manifest.Lines(check())...)
 	}
 	return problems
 }
@@ -192,12 +193,12 @@ func namespaceOf(ns string) string {
 	return ns
 }
 
-// fieldErrors is lines() for Tekton's validation result, whose "no error" is a typed nil.
+// fieldErrors is manifest.Lines() for Tekton's validation result, whose "no error" is a typed nil.
 func fieldErrors(fe *apis.FieldError) []string {
 	if fe == nil {
 		return nil
 	}
-	return lines(fe)
+	return manifest.Lines(fe)
 }
 
 // safely turns a panic in Tekton's code into a problem, so one bad document cannot hide the others.

@@ -1,4 +1,4 @@
-package main
+package manifest
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// document is one Kubernetes object of an input file.
-type document struct {
+// Document is one Kubernetes object of an input file.
+type Document struct {
 	File       string
 	Index      int // the document's position in the file, from 0, empty ones included (a v1 List's items share it)
 	APIVersion string
@@ -31,8 +31,8 @@ type header struct {
 	Items []json.RawMessage `json:"items"`
 }
 
-// readDocuments reads every object of path ("-" is stdin): multi-document YAML, or JSON.
-func readDocuments(path string, stdin io.Reader) ([]document, error) {
+// ReadDocuments reads every object of path ("-" is stdin): multi-document YAML, or JSON.
+func ReadDocuments(path string, stdin io.Reader) ([]Document, error) {
 	in := stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -50,17 +50,17 @@ func readDocuments(path string, stdin io.Reader) ([]document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var docs []document
+	var docs []Document
 	for index, raw := range raws {
 		if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || string(trimmed) == "null" {
 			continue
 		}
 		objects, err := expandList(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", path, index, err)
+			return nil, fmt.Errorf("%s: Document %d: %w", path, index, err)
 		}
 		for _, object := range objects {
-			docs = append(docs, document{File: path, Index: index, APIVersion: object.apiVersion, Kind: object.kind, Name: object.name, Raw: object.raw})
+			docs = append(docs, Document{File: path, Index: index, APIVersion: object.apiVersion, Kind: object.kind, Name: object.name, Raw: object.raw})
 		}
 	}
 	return docs, nil
@@ -96,7 +96,7 @@ func splitDocuments(data []byte) ([]json.RawMessage, error) {
 	for i, chunk := range chunks {
 		raw, err := yaml.YAMLToJSON(chunk)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
+			return nil, fmt.Errorf("Document %d: %w", i, err)
 		}
 		docs[i] = raw
 	}
@@ -160,8 +160,8 @@ func expandList(raw []byte) ([]object, error) {
 	return []object{{apiVersion: h.APIVersion, kind: h.Kind, name: name, raw: raw}}, nil
 }
 
-// decodeStrict decodes raw into out, refusing fields out does not have (as `argo lint` and the admission webhooks do).
-func decodeStrict(raw []byte, out any) error {
+// DecodeStrict decodes raw into out, refusing fields out does not have (as `argo lint` and the admission webhooks do).
+func DecodeStrict(raw []byte, out any) error {
 	decoder := json.NewDecoder(bytes.NewReader(raw))
 	decoder.DisallowUnknownFields()
 	return decoder.Decode(out)

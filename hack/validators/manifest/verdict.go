@@ -1,4 +1,4 @@
-package main
+package manifest
 
 import (
 	"encoding/json"
@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// verdict is the one JSON line printed per document.
-type verdict struct {
+// Verdict is the one JSON line printed per document.
+type Verdict struct {
 	File   string   `json:"file"`
 	Index  int      `json:"index"`
 	Kind   string   `json:"kind"`
@@ -17,14 +17,14 @@ type verdict struct {
 	Errors []string `json:"errors"`
 }
 
-func newVerdict(doc document, problems []string) verdict {
+func NewVerdict(doc Document, problems []string) Verdict {
 	if problems == nil {
 		problems = []string{}
 	}
-	return verdict{File: doc.File, Index: doc.Index, Kind: doc.Kind, Name: doc.Name, OK: len(problems) == 0, Errors: problems}
+	return Verdict{File: doc.File, Index: doc.Index, Kind: doc.Kind, Name: doc.Name, OK: len(problems) == 0, Errors: problems}
 }
 
-func (v verdict) write(out io.Writer) error {
+func (v Verdict) write(out io.Writer) error {
 	line, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -33,8 +33,8 @@ func (v verdict) write(out io.Writer) error {
 	return err
 }
 
-// lines splits an engine's (possibly multi-line) error into one entry per non-empty line.
-func lines(err error) []string {
+// Lines splits an engine's (possibly multi-line) error into one entry per non-empty line.
+func Lines(err error) []string {
 	if err == nil {
 		return nil
 	}
