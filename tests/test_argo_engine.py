@@ -107,6 +107,8 @@ def test_retried_task(tmp_path: Path) -> None:
     summary = same_as_local(E2E / "retry.yaml", tmp_path, f"state_dir={tmp_path}/state-{{engine}}")
     assert summary["outputs"] == {"Output": "succeeded after 2 attempts"}
     assert (tmp_path / "state-argo" / "attempts").read_text() == "2"
+    records = sorted(p.name.split("-")[1] for p in tmp_path.rglob(".records/flaky/attempt-*.json"))
+    assert records == ["1", "2"]  # each attempt recorded under its own number (--attempt from {{retries}})
 
 
 def test_nested_pipeline_outputs(tmp_path: Path) -> None:

@@ -61,6 +61,8 @@ class ContainerTemplates:
                  if name in component.inputs.parameters]  # the rest only feed resources
         args += [f"--artifact={name}={exprs.input_param(name)}" for name in sorted(artifacts)]
         args.append("--cache" if cache else "--no-cache")
+        if retry is not None:  # Argo numbers attempts from 0 in {{retries}} (defined with a retryStrategy only)
+            args.append(f"--attempt={exprs.expression('asInt(retries) + 1')}")
         container: dict[str, Any] = {
             "name": "main",
             "image": executor.image,
