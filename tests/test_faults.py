@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -26,8 +25,8 @@ from launcher.stores import StoreConfig, Stores
 from launcher.stores.base import Transfers
 from tests import irbuild as ir
 from tests.conftest import ROOT
-from tests.launcher.conftest import (ACCESS_KEY, BUCKET, REPO, SECRET_KEY, SeaweedServer, container_spec,
-                                     free_ports, launch, launcher_argv, ph)
+from tests.launcher.conftest import (ACCESS_KEY, BUCKET, REPO, SECRET_KEY, LoopbackProxy, SeaweedServer,
+                                     container_spec, free_ports, launch, launcher_argv, ph, pump)
 
 FAST_RETRIES = {"KFP_STORE_RETRIES": "2", "KFP_STORE_RETRY_DELAY": "0.01"}
 WRITE_ARTIFACT = container_spec(
@@ -85,7 +84,7 @@ def test_store_down_at_task_start_fails_after_bounded_retries(tmp_path: Path) ->
     assert SECRET_KEY not in json.dumps(record)
 
 
-class ThrottlingProxy:
+class ThrottlingProxy(LoopbackProxy):
     """An HTTP front for the store that answers ``503 SlowDown`` to the first ``refuse`` requests (each on its
     own connection, closed after the answer) and passes everything after that through, sleeping ``pace``
     seconds per 64 KiB sent to the store; ``sent`` is set once ``mark`` bytes went through."""
@@ -93,20 +92,13 @@ class ThrottlingProxy:
     BODY = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
 
     def __init__(self, server: SeaweedServer, refuse: int, pace: float = 0.0, mark: int = 0) -> None:
-        self.server, self.refuse, self.refused = server, refuse, 0
+        self.refuse, self.refused = refuse, 0
         self.pace, self.mark, self.forwarded, self.sent = pace, mark, 0, threading.Event()
         self.lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(server)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+    def handle(self, client: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         with self.lock:
@@ -116,8 +108,8 @@ class ThrottlingProxy:
             self._slow_down(client)
             return
         upstream = socket.create_connection(("127.0.0.1", self.server.s3_port))
-        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
-        _pump(client, upstream, self._paced)
+        threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+        pump(client, upstream, self._paced)
 
     def _paced(self, size: int) -> None:
         with self.lock:
@@ -141,24 +133,6 @@ class ThrottlingProxy:
         client.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
                        b"Content-Length: %d\r\n\r\n%s" % (len(self.BODY), self.BODY))
         client.close()
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def _pump(source: socket.socket, target: socket.socket, each: Callable[[int], None] = lambda _: None) -> None:
-    try:
-        while data := source.recv(1 << 16):
-            target.sendall(data)
-            each(len(data))
-    except OSError:
-        pass
-    finally:
-        for end in (source, target):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 @pytest.mark.s3

@@ -11,12 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -42,6 +43,50 @@ def free_ports(count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+class LoopbackProxy:
+    """A TCP listener on 127.0.0.1 in front of ``server``'s S3 port (``endpoint``); a subclass sets its own
+    state first, then calls this ``__init__``, and handles each accepted client in ``handle``."""
+
+    def __init__(self, server: "SeaweedServer") -> None:
+        self.server = server
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.handle(client)
+
+    def handle(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def pump(source: socket.socket, target: socket.socket, each: Callable[[int], None] = lambda _: None) -> None:
+    """Copy ``source`` to ``target`` until either side ends (``each`` sees every chunk's size), then end both.
+
+    Close, not only shut down: unread data then resets the peer instead of stalling it."""
+    try:
+        while data := source.recv(1 << 16):
+            target.sendall(data)
+            each(len(data))
+    except OSError:
+        pass
+    finally:
+        for end in (source, target):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
 
 
 class SeaweedServer:

@@ -17,7 +17,8 @@ from launcher.retry import RetryCounter, RetryPolicy
 from launcher.stores import StoreConfig, Stores, base
 from launcher.stores.base import COMPLETE, PENDING, Transfers
 from launcher.stores.local import FileStore
-from tests.launcher.conftest import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedServer, free_ports
+from tests.launcher.conftest import (ACCESS_KEY, BUCKET, SECRET_KEY, LoopbackProxy, SeaweedServer, free_ports,
+                                     pump)
 
 CLIENTS = ["obstore", "stdlib"]
 
@@ -190,50 +191,27 @@ def test_s3_unreachable_endpoint_is_retried_then_named(tmp_path, client):
 # the server stops in the middle of an upload
 
 
-class CuttingProxy:
+class CuttingProxy(LoopbackProxy):
     """A TCP proxy in front of the server that kills the server once ``limit`` request bytes went through
     (and starts it again ``restart_after`` seconds later, if given): a crash in the middle of an upload,
     whichever client is uploading."""
 
     def __init__(self, server: SeaweedServer, limit: int, restart_after: float | None) -> None:
-        self.server, self.limit, self.restart_after = server, limit, restart_after
+        self.limit, self.restart_after = limit, restart_after
         self.sent, self.cut = 0, False
         self.lock = threading.Lock()
         self.sockets: list[socket.socket] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(server)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.server.s3_port))
-            except OSError:
-                client.close()
-                continue
-            self.sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, counting: bool) -> None:
+    def handle(self, client: socket.socket) -> None:
         try:
-            while data := source.recv(1 << 16):
-                target.sendall(data)
-                if counting:
-                    self._count(len(data))
+            upstream = socket.create_connection(("127.0.0.1", self.server.s3_port))
         except OSError:
-            pass
-        finally:  # close, not only shut down: unread data then resets the peer instead of stalling it
-            for end in (source, target):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                end.close()
+            client.close()
+            return
+        self.sockets += [client, upstream]
+        threading.Thread(target=pump, args=(client, upstream, self._count), daemon=True).start()
+        threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
 
     def _count(self, size: int) -> None:
         with self.lock:
@@ -249,9 +227,6 @@ class CuttingProxy:
                 pass
         if self.restart_after is not None:
             threading.Timer(self.restart_after, self.server.start).start()
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.fixture
